@@ -1,0 +1,272 @@
+/* Private keys, certificates and passwords from files. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/err.h>
+#include <openssl/pem.h>
+#include <openssl/pkcs12.h>
+#include <openssl/rsa.h>
+
+#include "base/fileio.h"
+#include "crypto/internal.h"
+
+#define MAX_KEY_FILE (1024 * 1024)
+#define MAX_CERT_FILE (4 * 1024 * 1024)
+#define MAX_CERTS 64
+#define MAX_PASSWORD 1024
+
+struct crypto_key {
+    EVP_PKEY *pkey;
+    /* The signing context is made once and reused while the digest and padding stay the
+     * same: building it is a good part of the cost of a signature in OpenSSL 3. */
+    EVP_PKEY_CTX *ctx;
+    const EVP_MD *ctx_md;
+    crypto_padding ctx_pad;
+};
+
+static crypto_err read_file(uint8_t **data, size_t *len, const char *path, size_t max) {
+    int e = file_read_all(data, len, path, max);
+    if (e == EFBIG)
+        return crypto_fail(CRYPTO_E_LIMIT, "%s is larger than %zu bytes", path, max);
+    if (e)
+        return crypto_fail(CRYPTO_E_IO, "%s: %s", path, strerror(e));
+    return CRYPTO_OK;
+}
+
+static bool is_pem(const uint8_t *d, size_t n) {
+    static const char tag[] = "-----BEGIN ";
+    for (size_t i = 0; i + sizeof tag - 1 <= n && i < 4096; i++)
+        if (memcmp(d + i, tag, sizeof tag - 1) == 0)
+            return true;
+    return false;
+}
+
+typedef struct pass_ctx {
+    const char *password;
+    bool asked;
+} pass_ctx;
+
+/* Never prompts: a key that needs a password and has none given fails. */
+static int pass_cb(char *out, int size, int rwflag, void *u) {
+    pass_ctx *p = u;
+    (void)rwflag;
+    p->asked = true;
+    if (!p->password)
+        return -1;
+    size_t n = strlen(p->password);
+    if (n > (size_t)size)
+        return -1;
+    memcpy(out, p->password, n);
+    return (int)n;
+}
+
+static crypto_err load_pkcs12(EVP_PKEY **pkey, X509 **cert, STACK_OF(X509) * *chain,
+                              const uint8_t *d, size_t n, const char *password) {
+    crypto_err err = CRYPTO_OK;
+    BIO *bio = BIO_new_mem_buf(d, (int)n);
+    PKCS12 *p12 = bio ? d2i_PKCS12_bio(bio, NULL) : NULL;
+    if (!p12) {
+        err = crypto_fail(CRYPTO_E_KEY, "neither a PEM key nor a PKCS#12 file");
+        goto out;
+    }
+    const char *pass = password ? password : "";
+    if (!PKCS12_verify_mac(p12, pass, -1) && !(!password && PKCS12_verify_mac(p12, NULL, 0))) {
+        err = crypto_fail(CRYPTO_E_PASSWORD, password ? "wrong password for the PKCS#12 file"
+                                                      : "the PKCS#12 file needs a password");
+        goto out;
+    }
+    if (!PKCS12_parse(p12, pass, pkey, cert, chain) || !*pkey) {
+        err = crypto_fail(CRYPTO_E_KEY, "cannot read the PKCS#12 file");
+        goto out;
+    }
+out:
+    PKCS12_free(p12);
+    BIO_free(bio);
+    return err;
+}
+
+crypto_err crypto_key_load(crypto_key **out, X509 **cert, STACK_OF(X509) * *chain, const char *path,
+                           const char *password) {
+    uint8_t *data = NULL;
+    size_t len = 0;
+    EVP_PKEY *pkey = NULL;
+    X509 *c = NULL;
+    STACK_OF(X509) *ca = NULL;
+    BIO *bio = NULL;
+    *out = NULL;
+    crypto_clear_detail();
+    crypto_err err = read_file(&data, &len, path, MAX_KEY_FILE);
+    if (err != CRYPTO_OK)
+        goto out;
+    if (is_pem(data, len)) {
+        pass_ctx pc = {password, false};
+        bio = BIO_new_mem_buf(data, (int)len);
+        pkey = bio ? PEM_read_bio_PrivateKey(bio, NULL, pass_cb, &pc) : NULL;
+        if (!pkey) {
+            if (pc.asked && !password)
+                err =
+                    crypto_fail(CRYPTO_E_PASSWORD, "%s is encrypted: its password is needed", path);
+            else if (pc.asked)
+                err = crypto_fail(CRYPTO_E_PASSWORD, "wrong password for %s", path);
+            else
+                err = crypto_fail(CRYPTO_E_KEY, "%s holds no private key in PEM", path);
+            goto out;
+        }
+    } else {
+        err = load_pkcs12(&pkey, &c, &ca, data, len, password);
+        if (err == CRYPTO_E_KEY) {
+            /* A DER private key (PKCS#8 or traditional), unencrypted. */
+            const unsigned char *p = data;
+            ERR_clear_error();
+            pkey = d2i_AutoPrivateKey(NULL, &p, (long)len);
+            if (pkey)
+                err = CRYPTO_OK;
+            else
+                err =
+                    crypto_fail(CRYPTO_E_KEY, "%s is not a PEM, DER or PKCS#12 private key", path);
+        }
+        if (err != CRYPTO_OK)
+            goto out;
+    }
+    crypto_key *k = calloc(1, sizeof *k);
+    if (!k) {
+        err = CRYPTO_E_NOMEM;
+        goto out;
+    }
+    k->pkey = pkey;
+    pkey = NULL;
+    *out = k;
+    if (cert) {
+        *cert = c;
+        c = NULL;
+    }
+    if (chain) {
+        *chain = ca;
+        ca = NULL;
+    }
+out:
+    EVP_PKEY_free(pkey);
+    X509_free(c);
+    sk_X509_pop_free(ca, X509_free);
+    BIO_free(bio);
+    if (data)
+        OPENSSL_cleanse(data, len);
+    free(data);
+    return err;
+}
+
+void crypto_key_free(crypto_key *key) {
+    if (key) {
+        EVP_PKEY_CTX_free(key->ctx);
+        EVP_PKEY_free(key->pkey);
+        free(key);
+    }
+}
+
+EVP_PKEY *crypto_key_public(const crypto_key *key) {
+    return key->pkey;
+}
+
+size_t crypto_key_max_sig(const crypto_key *key) {
+    int n = EVP_PKEY_get_size(key->pkey);
+    return n > 0 ? (size_t)n : 0;
+}
+
+static crypto_err make_ctx(crypto_key *key, const EVP_MD *md, crypto_padding pad) {
+    EVP_PKEY_CTX_free(key->ctx);
+    key->ctx = EVP_PKEY_CTX_new_from_pkey(NULL, key->pkey, NULL);
+    key->ctx_md = NULL;
+    if (!key->ctx || EVP_PKEY_sign_init(key->ctx) <= 0 ||
+        EVP_PKEY_CTX_set_signature_md(key->ctx, md) <= 0)
+        return crypto_fail(CRYPTO_E_SIGN, "cannot set up signing");
+    if (pad == CRYPTO_PAD_PSS) {
+        /* RFC 4055 / ETSI TS 119 312: PSS with MGF1 of the same digest and a salt as long. */
+        if (EVP_PKEY_CTX_set_rsa_padding(key->ctx, RSA_PKCS1_PSS_PADDING) <= 0 ||
+            EVP_PKEY_CTX_set_rsa_mgf1_md(key->ctx, md) <= 0 ||
+            EVP_PKEY_CTX_set_rsa_pss_saltlen(key->ctx, RSA_PSS_SALTLEN_DIGEST) <= 0)
+            return crypto_fail(CRYPTO_E_SIGN, "cannot set up RSA-PSS");
+    } else if (pad == CRYPTO_PAD_PKCS1) {
+        if (EVP_PKEY_CTX_set_rsa_padding(key->ctx, RSA_PKCS1_PADDING) <= 0)
+            return crypto_fail(CRYPTO_E_SIGN, "cannot set up RSA PKCS#1 v1.5");
+    }
+    key->ctx_md = md;
+    key->ctx_pad = pad;
+    return CRYPTO_OK;
+}
+
+crypto_err crypto_key_sign_digest(uint8_t *sig, size_t *sig_len, crypto_key *key, const EVP_MD *md,
+                                  crypto_padding padding, const uint8_t *dgst, size_t dgst_len) {
+    crypto_err err = CRYPTO_OK;
+    if (!key->ctx || key->ctx_md != md || key->ctx_pad != padding)
+        err = make_ctx(key, md, padding);
+    if (err == CRYPTO_OK && EVP_PKEY_sign(key->ctx, sig, sig_len, dgst, dgst_len) <= 0) {
+        err = crypto_fail(CRYPTO_E_SIGN, "the private key operation failed");
+        EVP_PKEY_CTX_free(key->ctx);
+        key->ctx = NULL;
+    }
+    return err;
+}
+
+crypto_err crypto_certs_load(STACK_OF(X509) * *out, const char *path) {
+    uint8_t *data = NULL;
+    size_t len = 0;
+    BIO *bio = NULL;
+    STACK_OF(X509) *certs = sk_X509_new_null();
+    *out = NULL;
+    crypto_err err = certs ? read_file(&data, &len, path, MAX_CERT_FILE) : CRYPTO_E_NOMEM;
+    if (err != CRYPTO_OK)
+        goto out;
+    if (is_pem(data, len)) {
+        bio = BIO_new_mem_buf(data, (int)len);
+        X509 *c;
+        while (bio && (c = PEM_read_bio_X509(bio, NULL, NULL, NULL)) != NULL) {
+            if (sk_X509_num(certs) == MAX_CERTS || !sk_X509_push(certs, c)) {
+                X509_free(c);
+                err = crypto_fail(CRYPTO_E_LIMIT, "%s holds more than %d certificates", path,
+                                  MAX_CERTS);
+                goto out;
+            }
+        }
+        ERR_clear_error(); /* the loop ends on "no start line" */
+    } else {
+        const unsigned char *p = data;
+        X509 *c = d2i_X509(NULL, &p, (long)len);
+        if (c && !sk_X509_push(certs, c))
+            X509_free(c);
+    }
+    if (sk_X509_num(certs) == 0) {
+        err = crypto_fail(CRYPTO_E_CERT, "%s holds no certificate (PEM or DER)", path);
+        goto out;
+    }
+    *out = certs;
+    certs = NULL;
+out:
+    sk_X509_pop_free(certs, X509_free);
+    BIO_free(bio);
+    free(data);
+    return err;
+}
+
+crypto_err crypto_read_password(char **out, const char *path) {
+    uint8_t *data = NULL;
+    size_t len = 0;
+    *out = NULL;
+    crypto_err err = read_file(&data, &len, path, MAX_PASSWORD);
+    if (err != CRYPTO_OK)
+        return err;
+    size_t n = 0;
+    while (n < len && data[n] != '\n' && data[n] != '\r')
+        n++;
+    char *p = malloc(n + 1);
+    if (p) {
+        memcpy(p, data, n);
+        p[n] = '\0';
+        *out = p;
+    } else {
+        err = CRYPTO_E_NOMEM;
+    }
+    OPENSSL_cleanse(data, len);
+    free(data);
+    return err;
+}

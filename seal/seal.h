@@ -1,0 +1,73 @@
+/* The domain: sign (and, later, stamp) a PDF document. Ties the pdf, crypto and imaging
+ * libraries together; the programs call only this. */
+#ifndef ESEAL_SEAL_SEAL_H
+#define ESEAL_SEAL_SEAL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "pdf/pdf.h"
+
+/* The domain's one error type. seal_errdetail() is this thread's whole message for the last
+ * error, naming its cause ("not a PDF: the file is a PNG image"). */
+typedef enum seal_err {
+    SEAL_OK = 0,
+    SEAL_E_NOMEM,
+    SEAL_E_ARG,      /* a request that cannot be met as asked */
+    SEAL_E_IO,       /* a file could not be read or written */
+    SEAL_E_DOCUMENT, /* the document is refused */
+    SEAL_E_KEY,      /* the key or certificate is refused */
+    SEAL_E_IMAGE,    /* the appearance image is refused */
+    SEAL_E_SIGN      /* building or placing the signature failed */
+} seal_err;
+
+const char *seal_strerror(seal_err err);
+const char *seal_errdetail(void);
+
+/* Credentials and appearance, prepared once and reused for many documents. */
+typedef struct seal_signer_opts {
+    const char *key;      /* PEM or PKCS#12 file */
+    const char *cert;     /* signer certificate (PEM/DER); NULL when the PKCS#12 has it */
+    const char *chain;    /* further certificates; optional */
+    const char *password; /* for the key; optional */
+    const char *digest;   /* NULL: chosen by key */
+    bool pss;             /* RSA-PSS rather than PKCS#1 v1.5 */
+    const char *image;    /* PNG appearance; optional */
+} seal_signer_opts;
+
+typedef struct seal_signer seal_signer;
+
+seal_err seal_signer_new(seal_signer **out, const seal_signer_opts *opts);
+void seal_signer_free(seal_signer *s);
+const char *seal_signer_name(const seal_signer *s);
+
+typedef struct seal_sign_opts {
+    const char *field;   /* field name (new or existing) */
+    bool existing_field; /* sign into the existing empty field named field */
+    int page;            /* 1-based page of a visible signature; 0: invisible */
+    double rect_mm[4];   /* x, y, width, height in mm as the reader sees the page */
+    int certify;         /* 0, or DocMDP /P 1..3 */
+    const char *reason, *location, *contact;
+    const char *doc_password; /* to open the document; NULL for the empty user password */
+    bool no_repair;           /* refuse damaged files rather than rewriting them */
+    time_t when;              /* signing time; 0: now */
+} seal_sign_opts;
+
+/* A signed document in memory: write its parts in order. */
+typedef struct seal_result {
+    pdf_doc *doc;
+    pdf_output out;
+    bool repaired; /* the input was damaged and rewritten whole before signing */
+} seal_result;
+
+/* Signs the PDF in data (malloc'd; taken over whatever happens). */
+seal_err seal_sign_memory(seal_result *res, seal_signer *s, uint8_t *data, size_t len,
+                          const seal_sign_opts *opts);
+/* Signs the file in and writes out atomically; nothing is left at out on failure. */
+seal_err seal_sign_file(seal_signer *s, const char *in, const char *out, const seal_sign_opts *opts,
+                        bool *repaired);
+void seal_result_free(seal_result *res);
+
+#endif

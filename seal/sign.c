@@ -1,0 +1,331 @@
+/* Signing a document: PAdES baseline B-B (ETSI EN 319 142-1) in one incremental update. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/x509.h>
+
+#include "base/fileio.h"
+#include "crypto/crypto.h"
+#include "imaging/image.h"
+#include "seal/internal.h"
+
+struct seal_signer {
+    crypto_key *key;
+    X509 *cert;
+    STACK_OF(X509) * chain;
+    crypto_signer *cs;
+    pdf_image *image;
+};
+
+static seal_err from_crypto(crypto_err e) {
+    if (e == CRYPTO_E_NOMEM)
+        return seal_fail(SEAL_E_NOMEM, "out of memory");
+    return seal_fail_lib(SEAL_E_KEY, crypto_strerror(e), crypto_errdetail());
+}
+
+static seal_err from_pdf(pdf_err e) {
+    if (e == PDF_E_NOMEM)
+        return seal_fail(SEAL_E_NOMEM, "out of memory");
+    if (e == PDF_E_IO)
+        return seal_fail_lib(SEAL_E_IO, pdf_strerror(e), pdf_errdetail());
+    if (e == PDF_E_ARG || e == PDF_E_FIELD || e == PDF_E_NO_PAGE)
+        return seal_fail_lib(SEAL_E_ARG, pdf_strerror(e), pdf_errdetail());
+    return seal_fail_lib(SEAL_E_DOCUMENT, pdf_strerror(e), pdf_errdetail());
+}
+
+static seal_err load_image(seal_signer *s, const char *path) {
+    img_rgba *img = NULL;
+    img_err ie = img_png_read_file(&img, path, NULL);
+    if (ie != IMG_OK)
+        return seal_fail_lib(SEAL_E_IMAGE, img_strerror(ie), img_errdetail());
+    pdf_err pe = pdf_image_from_rgba(&s->image, img->px, img->width, img->height);
+    img_rgba_free(img);
+    return pe == PDF_OK ? SEAL_OK : from_pdf(pe);
+}
+
+seal_err seal_signer_new(seal_signer **out, const seal_signer_opts *o) {
+    seal_err err = SEAL_OK;
+    crypto_err ce;
+    seal_signer *s = calloc(1, sizeof *s);
+    STACK_OF(X509) *certs = NULL, *chain = NULL;
+    *out = NULL;
+    if (!s)
+        return SEAL_E_NOMEM;
+    if (!o->key) {
+        err = seal_fail(SEAL_E_ARG, "no key given");
+        goto out;
+    }
+    if ((ce = crypto_key_load(&s->key, &s->cert, &s->chain, o->key, o->password)) != CRYPTO_OK) {
+        err = from_crypto(ce);
+        goto out;
+    }
+    if (o->cert) {
+        /* The certificate file's first certificate is the signer's; the rest join the chain. */
+        if ((ce = crypto_certs_load(&certs, o->cert)) != CRYPTO_OK) {
+            err = from_crypto(ce);
+            goto out;
+        }
+        X509_free(s->cert);
+        s->cert = sk_X509_shift(certs);
+        if (!s->chain)
+            s->chain = sk_X509_new_null();
+        for (X509 *c; (c = sk_X509_shift(certs)) != NULL;)
+            if (!s->chain || !sk_X509_push(s->chain, c))
+                X509_free(c);
+    }
+    if (!s->cert) {
+        err = seal_fail(SEAL_E_ARG, "no certificate given (--cert), and the key file holds none");
+        goto out;
+    }
+    if (o->chain) {
+        if ((ce = crypto_certs_load(&chain, o->chain)) != CRYPTO_OK) {
+            err = from_crypto(ce);
+            goto out;
+        }
+        if (!s->chain)
+            s->chain = sk_X509_new_null();
+        for (X509 *c; (c = sk_X509_shift(chain)) != NULL;)
+            if (!s->chain || !sk_X509_push(s->chain, c))
+                X509_free(c);
+    }
+    crypto_signer_opts so = {.digest = o->digest,
+                             .padding = o->pss ? CRYPTO_PAD_PSS : CRYPTO_PAD_AUTO};
+    if ((ce = crypto_signer_new(&s->cs, s->key, s->cert, s->chain, &so)) != CRYPTO_OK) {
+        err = from_crypto(ce);
+        goto out;
+    }
+    if (o->image)
+        err = load_image(s, o->image);
+out:
+    sk_X509_pop_free(certs, X509_free);
+    sk_X509_pop_free(chain, X509_free);
+    if (err == SEAL_OK)
+        *out = s;
+    else
+        seal_signer_free(s);
+    return err;
+}
+
+void seal_signer_free(seal_signer *s) {
+    if (!s)
+        return;
+    crypto_signer_free(s->cs);
+    crypto_key_free(s->key);
+    X509_free(s->cert);
+    sk_X509_pop_free(s->chain, X509_free);
+    pdf_image_free(s->image);
+    free(s);
+}
+
+const char *seal_signer_name(const seal_signer *s) {
+    return crypto_signer_name(s->cs);
+}
+
+/* A visible signature without a picture: a frame and, where fonts need not be embedded (not
+ * PDF/A), who signed and when in Helvetica. Non-ASCII characters of the name show as '?'
+ * until glyph outlines are drawn. */
+static pdf_err text_appearance(uint32_t *num, pdf_update *u, const pdf_sig_field *w,
+                               const char *name, time_t when) {
+    arena *a = pdf_update_arena(u);
+    buf c;
+    buf_init(&c, 4096);
+    double bbox[4] = {0, 0, w->width, w->height};
+    bool text = pdf_doc_pdfa_part(pdf_update_doc(u)) == 0;
+    pdf_err err = PDF_OK;
+    int rc =
+        buf_printf(&c, "q 0.4 G 0.75 w 0.5 0.5 %.3f %.3f re S Q\n", w->width - 1, w->height - 1);
+    if (text && rc == BUF_OK) {
+        char ascii[64], date[32];
+        size_t n = 0;
+        for (const char *p = name; *p && n < sizeof ascii - 1; p++) {
+            unsigned char ch = (unsigned char)*p;
+            if (ch >= 0x80 && (ch & 0xC0) == 0x80)
+                continue; /* continuation byte of a character already replaced */
+            ascii[n++] =
+                ch >= 0x20 && ch < 0x7F && ch != '(' && ch != ')' && ch != '\\' ? (char)ch : '?';
+        }
+        ascii[n] = '\0';
+        struct tm tm;
+        gmtime_r(&when, &tm);
+        strftime(date, sizeof date, "%Y-%m-%d %H:%M UTC", &tm);
+        double size = w->height / 4.5 < 9 ? w->height / 4.5 : 9;
+        rc = buf_printf(&c,
+                        "BT /Helv %.2f Tf 0 g %.2f %.2f Td (Digitally signed by) Tj 0 %.2f Td (%s) "
+                        "Tj 0 %.2f Td (%s) Tj ET\n",
+                        size, size * 0.5, w->height - size * 1.5, -size * 1.3, ascii, -size * 1.3,
+                        date);
+    }
+    pdf_val *d = pv_dict(a), *res = pv_dict(a), *fonts = pv_dict(a), *helv = pv_dict(a);
+    uint8_t *data = rc == BUF_OK ? arena_memdup(a, c.data, c.len) : NULL;
+    size_t len = c.len;
+    buf_free(&c);
+    if (!data || !d || !res || !fonts || !helv)
+        return PDF_E_NOMEM;
+    err = pdf_update_new_object(num, u);
+    if (err == PDF_OK)
+        err = pv_dict_set(a, d, "Type", pv_name(a, "XObject"));
+    if (err == PDF_OK)
+        err = pv_dict_set(a, d, "Subtype", pv_name(a, "Form"));
+    if (err == PDF_OK)
+        err = pv_dict_set(a, d, "BBox", pv_rect(a, bbox));
+    if (err == PDF_OK && w->rotate) {
+        static const double mats[4][4] = {
+            {1, 0, 0, 1}, {0, 1, -1, 0}, {-1, 0, 0, -1}, {0, -1, 1, 0}};
+        pdf_val *m = pv_array(a);
+        for (int i = 0; i < 6 && err == PDF_OK; i++)
+            err = pv_array_push(a, m, pv_real(a, i < 4 ? mats[(w->rotate / 90) & 3][i] : 0));
+        if (err == PDF_OK)
+            err = pv_dict_set(a, d, "Matrix", m);
+    }
+    if (err == PDF_OK && text) {
+        err = pv_dict_set(a, helv, "Type", pv_name(a, "Font"));
+        if (err == PDF_OK)
+            err = pv_dict_set(a, helv, "Subtype", pv_name(a, "Type1"));
+        if (err == PDF_OK)
+            err = pv_dict_set(a, helv, "BaseFont", pv_name(a, "Helvetica"));
+        if (err == PDF_OK)
+            err = pv_dict_set(a, helv, "Encoding", pv_name(a, "WinAnsiEncoding"));
+        if (err == PDF_OK)
+            err = pv_dict_set(a, fonts, "Helv", helv);
+        if (err == PDF_OK)
+            err = pv_dict_set(a, res, "Font", fonts);
+        if (err == PDF_OK)
+            err = pv_dict_set(a, d, "Resources", res);
+    }
+    if (err == PDF_OK)
+        err = pdf_update_put_stream(u, *num, d, data, len);
+    return err;
+}
+
+static seal_err check_opts(const seal_sign_opts *o) {
+    if (o->certify < 0 || o->certify > 3)
+        return seal_fail(SEAL_E_ARG, "certification level must be 1, 2 or 3");
+    if (o->existing_field && !o->field)
+        return seal_fail(SEAL_E_ARG, "an existing field needs its name");
+    if (o->page > 0 && !(o->rect_mm[2] > 0 && o->rect_mm[3] > 0 && o->rect_mm[2] < 10000 &&
+                         o->rect_mm[3] < 10000 && o->rect_mm[0] > -10000 &&
+                         o->rect_mm[1] > -10000 && o->rect_mm[0] < 10000 && o->rect_mm[1] < 10000))
+        return seal_fail(SEAL_E_ARG, "the rectangle must have a positive width and height in "
+                                     "millimetres");
+    return SEAL_OK;
+}
+
+seal_err seal_sign_memory(seal_result *res, seal_signer *s, uint8_t *data, size_t len,
+                          const seal_sign_opts *o) {
+    seal_err err = SEAL_OK;
+    pdf_err pe;
+    pdf_update *u = NULL;
+    buf cms;
+    buf_init(&cms, 1024 * 1024);
+    memset(res, 0, sizeof *res);
+    if ((err = check_opts(o)) != SEAL_OK) {
+        free(data);
+        return err;
+    }
+    pdf_open_opts po = {.password = o->doc_password, .repair = !o->no_repair};
+    if ((pe = pdf_doc_open(&res->doc, data, len, &po)) != PDF_OK) {
+        err = from_pdf(pe);
+        goto out;
+    }
+    res->repaired = pdf_doc_repaired(res->doc);
+    bool new_field = !o->existing_field;
+    if ((pe = pdf_doc_may_sign(res->doc, new_field)) != PDF_OK ||
+        (pe = pdf_update_begin(&u, res->doc)) != PDF_OK) {
+        err = from_pdf(pe);
+        goto out;
+    }
+    time_t when = o->when ? o->when : time(NULL);
+    pdf_sig_spec spec = {.field = o->field,
+                         .existing = o->existing_field,
+                         .page = o->page > 0 ? o->page - 1 : -1,
+                         .docmdp = o->certify,
+                         .subfilter = "ETSI.CAdES.detached",
+                         .reason = o->reason,
+                         .location = o->location,
+                         .contact = o->contact,
+                         .signing_time = when,
+                         .contents_capacity = crypto_signer_max_size(s->cs)};
+    if (spec.page >= 0 && !o->existing_field) {
+        pdf_page_geom g;
+        if ((pe = pdf_page_geometry(&g, res->doc, spec.page)) != PDF_OK) {
+            err = from_pdf(pe);
+            goto out;
+        }
+        pdf_page_view_mm_to_user(spec.rect, &g, o->rect_mm);
+    }
+    pdf_sig_field where;
+    if ((pe = pdf_sig_locate(&where, u, &spec)) != PDF_OK) {
+        err = from_pdf(pe);
+        goto out;
+    }
+    if (where.visible && s->image) {
+        uint32_t img, iw, ih;
+        pdf_image_size(s->image, &iw, &ih);
+        pe = pdf_update_add_image(&img, u, s->image);
+        if (pe == PDF_OK)
+            pe = pdf_update_add_image_form(&spec.appearance, u, where.width, where.height,
+                                           where.rotate, img, iw, ih);
+    } else if (where.visible) {
+        pe = text_appearance(&spec.appearance, u, &where, crypto_signer_name(s->cs), when);
+    }
+    if (pe == PDF_OK)
+        pe = pdf_sig_add(u, &spec);
+    if (pe == PDF_OK)
+        pe = pdf_update_write(&res->out, u);
+    if (pe != PDF_OK) {
+        err = from_pdf(pe);
+        goto out;
+    }
+    /* ISO 32000-2 12.8.1: the digest covers the byte ranges, everything but /Contents. */
+    struct iovec parts[3];
+    int n = pdf_output_signed_parts(&res->out, parts);
+    uint8_t md[EVP_MAX_MD_SIZE];
+    size_t md_len;
+    crypto_err ce = crypto_signer_digest(md, &md_len, s->cs, parts, n);
+    if (ce == CRYPTO_OK)
+        ce = crypto_cms_sign(&cms, s->cs, md, md_len);
+    if (ce != CRYPTO_OK) {
+        err = seal_fail_lib(SEAL_E_SIGN, crypto_strerror(ce), crypto_errdetail());
+        goto out;
+    }
+    if ((pe = pdf_output_sign(&res->out, cms.data, cms.len)) != PDF_OK)
+        err = seal_fail_lib(SEAL_E_SIGN, pdf_strerror(pe), pdf_errdetail());
+out:
+    buf_free(&cms);
+    pdf_update_free(u);
+    if (err != SEAL_OK)
+        seal_result_free(res);
+    return err;
+}
+
+void seal_result_free(seal_result *res) {
+    pdf_output_free(&res->out);
+    pdf_doc_free(res->doc);
+    memset(res, 0, sizeof *res);
+}
+
+seal_err seal_sign_file(seal_signer *s, const char *in, const char *out, const seal_sign_opts *opts,
+                        bool *repaired) {
+    uint8_t *data;
+    size_t len;
+    seal_result res;
+    int e = file_read_all(&data, &len, in, PDF_DEFAULT_MAX_BYTES);
+    if (e == EFBIG)
+        return seal_fail(SEAL_E_DOCUMENT, "%s is larger than %zu bytes", in,
+                         (size_t)PDF_DEFAULT_MAX_BYTES);
+    if (e)
+        return seal_fail(SEAL_E_IO, "%s: %s", in, strerror(e));
+    seal_err err = seal_sign_memory(&res, s, data, len, opts);
+    if (err != SEAL_OK)
+        return err;
+    struct iovec parts[2];
+    int n = pdf_output_parts(&res.out, parts);
+    e = file_write_atomic(out, parts, n, 0644);
+    if (e)
+        err = seal_fail(SEAL_E_IO, "%s: %s", out, strerror(e));
+    if (repaired)
+        *repaired = res.repaired;
+    seal_result_free(&res);
+    return err;
+}

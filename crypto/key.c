@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/decoder.h>
 #include <openssl/err.h>
 #include <openssl/pem.h>
 #include <openssl/pkcs12.h>
@@ -61,6 +62,114 @@ static int pass_cb(char *out, int size, int rwflag, void *u) {
     return (int)n;
 }
 
+/* A PKCS#8 PrivateKeyInfo (RFC 5208) into a key. OpenSSL 3's generic decoding tries every
+ * decoder it has and costs about a millisecond; naming the structure and the key type from the
+ * AlgorithmIdentifier makes it a tenth of that. */
+static EVP_PKEY *from_p8(const PKCS8_PRIV_KEY_INFO *p8) {
+    const X509_ALGOR *alg = NULL;
+    const ASN1_OBJECT *obj = NULL;
+    EVP_PKEY *pkey = NULL;
+    unsigned char *der = NULL;
+    int len;
+    const char *type = NULL;
+    if (!PKCS8_pkey_get0(NULL, NULL, NULL, &alg, p8))
+        return NULL;
+    X509_ALGOR_get0(&obj, NULL, NULL, alg);
+    switch (OBJ_obj2nid(obj)) {
+    case NID_rsaEncryption:
+        type = "RSA";
+        break;
+    case NID_rsassaPss:
+        type = "RSA-PSS";
+        break;
+    case NID_X9_62_id_ecPublicKey:
+        type = "EC";
+        break;
+    default:
+        break;
+    }
+    if (type && (len = i2d_PKCS8_PRIV_KEY_INFO(p8, &der)) > 0) {
+        OSSL_DECODER_CTX *dc = OSSL_DECODER_CTX_new_for_pkey(&pkey, "DER", "PrivateKeyInfo", type,
+                                                             EVP_PKEY_KEYPAIR, NULL, NULL);
+        const unsigned char *p = der;
+        size_t left = (size_t)len;
+        if (!dc || !OSSL_DECODER_from_data(dc, &p, &left)) {
+            EVP_PKEY_free(pkey);
+            pkey = NULL;
+        }
+        OSSL_DECODER_CTX_free(dc);
+        OPENSSL_clear_free(der, (size_t)len);
+    }
+    if (!pkey)
+        pkey = EVP_PKCS82PKEY(p8); /* other key types: the generic way */
+    return pkey;
+}
+
+/* The first private key in PEM data: PKCS#8 ("PRIVATE KEY", "ENCRYPTED PRIVATE KEY") read
+ * directly; traditional forms ("RSA PRIVATE KEY", ...) through OpenSSL's generic reader. */
+static crypto_err pem_key(EVP_PKEY **out, const uint8_t *data, size_t len, const char *path,
+                          const char *password) {
+    crypto_err err = CRYPTO_OK;
+    BIO *bio = BIO_new_mem_buf(data, (int)len);
+    char *name = NULL, *header = NULL;
+    unsigned char *der = NULL;
+    long der_len = 0;
+    *out = NULL;
+    while (bio && PEM_read_bio(bio, &name, &header, &der, &der_len)) {
+        const unsigned char *p = der;
+        if (strcmp(name, PEM_STRING_PKCS8INF) == 0) {
+            PKCS8_PRIV_KEY_INFO *p8 = d2i_PKCS8_PRIV_KEY_INFO(NULL, &p, der_len);
+            *out = p8 ? from_p8(p8) : NULL;
+            PKCS8_PRIV_KEY_INFO_free(p8);
+            if (!*out)
+                err = crypto_fail(CRYPTO_E_KEY, "%s: cannot read its PKCS#8 private key", path);
+            break;
+        }
+        if (strcmp(name, PEM_STRING_PKCS8) == 0) {
+            X509_SIG *sig = d2i_X509_SIG(NULL, &p, der_len);
+            PKCS8_PRIV_KEY_INFO *p8 = NULL;
+            if (!password)
+                err =
+                    crypto_fail(CRYPTO_E_PASSWORD, "%s is encrypted: its password is needed", path);
+            else if (!sig || !(p8 = PKCS8_decrypt(sig, password, (int)strlen(password))))
+                err = crypto_fail(CRYPTO_E_PASSWORD, "wrong password for %s", path);
+            else if (!(*out = from_p8(p8)))
+                err = crypto_fail(CRYPTO_E_KEY, "%s: cannot read its PKCS#8 private key", path);
+            PKCS8_PRIV_KEY_INFO_free(p8);
+            X509_SIG_free(sig);
+            break;
+        }
+        if (strstr(name, "PRIVATE KEY")) {
+            pass_ctx pc = {password, false};
+            BIO *one = BIO_new_mem_buf(data, (int)len);
+            *out = one ? PEM_read_bio_PrivateKey(one, NULL, pass_cb, &pc) : NULL;
+            BIO_free(one);
+            if (!*out && pc.asked && !password)
+                err =
+                    crypto_fail(CRYPTO_E_PASSWORD, "%s is encrypted: its password is needed", path);
+            else if (!*out && pc.asked)
+                err = crypto_fail(CRYPTO_E_PASSWORD, "wrong password for %s", path);
+            else if (!*out)
+                err = crypto_fail(CRYPTO_E_KEY, "%s: cannot read its private key", path);
+            break;
+        }
+        OPENSSL_free(name);
+        OPENSSL_free(header);
+        OPENSSL_clear_free(der, (size_t)der_len);
+        name = header = NULL;
+        der = NULL;
+    }
+    if (!*out && err == CRYPTO_OK)
+        err = crypto_fail(CRYPTO_E_KEY, "%s holds no private key in PEM", path);
+    OPENSSL_free(name);
+    OPENSSL_free(header);
+    if (der)
+        OPENSSL_clear_free(der, (size_t)der_len);
+    BIO_free(bio);
+    ERR_clear_error();
+    return err;
+}
+
 static crypto_err load_pkcs12(EVP_PKEY **pkey, X509 **cert, STACK_OF(X509) * *chain,
                               const uint8_t *d, size_t n, const char *password) {
     crypto_err err = CRYPTO_OK;
@@ -100,19 +209,8 @@ crypto_err crypto_key_load(crypto_key **out, X509 **cert, STACK_OF(X509) * *chai
     if (err != CRYPTO_OK)
         goto out;
     if (is_pem(data, len)) {
-        pass_ctx pc = {password, false};
-        bio = BIO_new_mem_buf(data, (int)len);
-        pkey = bio ? PEM_read_bio_PrivateKey(bio, NULL, pass_cb, &pc) : NULL;
-        if (!pkey) {
-            if (pc.asked && !password)
-                err =
-                    crypto_fail(CRYPTO_E_PASSWORD, "%s is encrypted: its password is needed", path);
-            else if (pc.asked)
-                err = crypto_fail(CRYPTO_E_PASSWORD, "wrong password for %s", path);
-            else
-                err = crypto_fail(CRYPTO_E_KEY, "%s holds no private key in PEM", path);
+        if ((err = pem_key(&pkey, data, len, path, password)) != CRYPTO_OK)
             goto out;
-        }
     } else {
         err = load_pkcs12(&pkey, &c, &ca, data, len, password);
         if (err == CRYPTO_E_KEY) {

@@ -483,8 +483,7 @@ static pdf_err open_qpdf(pdf_doc *doc, const char *password) {
         return PDF_OK;
     pdf_err err = doc_qpdf_check(doc, "opening");
     if (err == PDF_E_PASSWORD)
-        err = pdf_fail(PDF_E_PASSWORD, "password protected: a user password is required to open "
-                                       "the document");
+        err = pdf_fail(PDF_E_PASSWORD, "a user password is required to open it");
     return err;
 }
 

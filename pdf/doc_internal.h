@@ -35,6 +35,10 @@ struct pdf_doc {
 /* Copies the qpdf object oh into an arena value; indirect objects below the top become
  * references. Streams give their dictionary. */
 pdf_err doc_oh_to_val(pdf_val **out, arena *a, pdf_doc *doc, qpdf_oh oh);
+/* A slot in the update for the signature module's reading of the form, so that locating a
+ * field and adding the signature walk the form once. */
+void **update_form_slot(pdf_update *u);
+
 /* PDF_E_QPDF (or the cause qpdf names) with qpdf's message, when the last call failed. */
 pdf_err doc_qpdf_check(pdf_doc *doc, const char *what);
 

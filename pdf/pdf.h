@@ -163,6 +163,11 @@ typedef struct pdf_image pdf_image;
 pdf_err pdf_image_from_rgba(pdf_image **out, const uint8_t *rgba, uint32_t width, uint32_t height);
 void pdf_image_free(pdf_image *img);
 void pdf_image_size(const pdf_image *img, uint32_t *width, uint32_t *height);
+/* The prepared image as bytes, to keep on disk and read back instead of preparing it again;
+ * deserialising checks the format, every length and a CRC and fails with PDF_E_SYNTAX on
+ * anything else. */
+pdf_err pdf_image_serialize(buf *out, const pdf_image *img);
+pdf_err pdf_image_deserialize(pdf_image **out, const uint8_t *p, size_t n);
 /* Adds the image XObject (and its soft mask) to the update. In a PDF/A-1 document, where
  * transparency is forbidden, the image is composed onto white instead. */
 pdf_err pdf_update_add_image(uint32_t *num, pdf_update *u, const pdf_image *img);

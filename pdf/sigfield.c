@@ -23,6 +23,7 @@ typedef struct form_info {
     size_t n, cap;
     pdf_objid *seen;
     size_t nseen, capseen;
+    size_t missing_ap; /* widgets without an /AP /N */
 } form_info;
 
 /* A text string (7.9.2.2) as UTF-8: UTF-16BE with a BOM, else PDFDocEncoding read as
@@ -164,14 +165,24 @@ static pdf_err walk_field(form_info *f, pdf_update *u, pdf_val *ref, const char 
     fi->is_sig = ft && strcmp(ft, "Sig") == 0;
     pdf_val *v = pv_dict_get(d, "V");
     fi->has_value = v && v->t != PV_NULL;
+    /* Viewers regenerate appearances for text, choice and button fields; an unsigned
+     * signature field has nothing to regenerate, so it does not count. */
+    bool count_ap = !fi->is_sig;
     if (pv_is_name(pv_dict_get(d, "Subtype"), "Widget")) {
         fi->widget = id;
+        f->missing_ap += count_ap && !pv_dict_get(pv_dict_get(d, "AP"), "N");
     } else if (kids && kids->t == PV_ARRAY && kids->u.arr.n > 0 &&
                kids->u.arr.items[0]->t == PV_REF) {
         fi->widget.num = kids->u.arr.items[0]->u.ref.num;
         fi->widget.gen = kids->u.arr.items[0]->u.ref.gen;
     }
-    return PDF_OK;
+    for (size_t i = 0; kids && kids->t == PV_ARRAY && i < kids->u.arr.n && err == PDF_OK; i++) {
+        pdf_val *kd;
+        err = resolve(&kd, u, kids->u.arr.items[i]);
+        if (err == PDF_OK && kd && kd->t == PV_DICT)
+            f->missing_ap += count_ap && !pv_dict_get(pv_dict_get(kd, "AP"), "N");
+    }
+    return err;
 }
 
 static pdf_err read_form(form_info *f, pdf_update *u) {
@@ -279,7 +290,15 @@ static void set_size(pdf_sig_field *out, const double r[4], int rotate) {
 
 static pdf_err locate(pdf_sig_field *out, const field_info **found, form_info *f, pdf_update *u,
                       const pdf_sig_spec *spec) {
-    pdf_err err = read_form(f, u);
+    /* pdf_sig_locate leaves its reading of the form for pdf_sig_add, which takes it. */
+    void **slot = update_form_slot(u);
+    pdf_err err = PDF_OK;
+    if (*slot) {
+        *f = *(form_info *)*slot;
+        *slot = NULL;
+    } else {
+        err = read_form(f, u);
+    }
     memset(out, 0, sizeof *out);
     *found = NULL;
     if (err != PDF_OK)
@@ -322,7 +341,15 @@ static pdf_err locate(pdf_sig_field *out, const field_info **found, form_info *f
 pdf_err pdf_sig_locate(pdf_sig_field *out, pdf_update *u, const pdf_sig_spec *spec) {
     form_info f;
     const field_info *fi;
-    return locate(out, &fi, &f, u, spec);
+    pdf_err err = locate(out, &fi, &f, u, spec);
+    if (err == PDF_OK) {
+        form_info *keep = arena_alloc(pdf_update_arena(u), sizeof *keep);
+        if (keep) {
+            *keep = f;
+            *update_form_slot(u) = keep;
+        }
+    }
+    return err;
 }
 
 /* ---- writing ---- */
@@ -467,8 +494,10 @@ static pdf_err edit_acroform(pdf_val **out, pdf_update *u, bool *created) {
     return err;
 }
 
-/* 12.7.3 Table 224: /SigFlags 3 = SignaturesExist | AppendOnly. */
-static pdf_err acroform_sign(pdf_update *u, uint32_t new_field) {
+/* 12.7.3 Table 224: /SigFlags 3 = SignaturesExist | AppendOnly. /NeedAppearances (deprecated
+ * in PDF 2.0) makes viewers regenerate widget appearances, which hides a signature's own; it
+ * is dropped when every widget already has an appearance, so nothing else changes look. */
+static pdf_err acroform_sign(pdf_update *u, uint32_t new_field, const form_info *f) {
     arena *a = pdf_update_arena(u);
     pdf_val *af;
     bool created;
@@ -478,6 +507,9 @@ static pdf_err acroform_sign(pdf_update *u, uint32_t new_field) {
     long long flags = 0;
     pv_dict_get_int(af, "SigFlags", &flags);
     err = pv_dict_set(a, af, "SigFlags", pv_int(a, flags | 3));
+    pdf_val *na = pv_dict_get(af, "NeedAppearances");
+    if (na && na->t == PV_BOOL && na->u.b && f->missing_ap == 0)
+        pv_dict_remove(af, "NeedAppearances");
     if (err != PDF_OK || !new_field)
         return err;
     pdf_val *fields = pv_dict_get(af, "Fields");
@@ -593,7 +625,7 @@ pdf_err pdf_sig_add(pdf_update *u, const pdf_sig_spec *spec) {
                 err = set_appearance(a, widget, ap);
         }
         if (err == PDF_OK)
-            err = acroform_sign(u, 0);
+            err = acroform_sign(u, 0, &f);
     } else {
         /* A new field merged with its widget (12.7.4), on the given page or, invisible, on the
          * first page with an empty rectangle. */
@@ -638,7 +670,7 @@ pdf_err pdf_sig_add(pdf_update *u, const pdf_sig_spec *spec) {
         if (err == PDF_OK)
             err = pdf_update_add_annot(u, page, wnum);
         if (err == PDF_OK)
-            err = acroform_sign(u, wnum);
+            err = acroform_sign(u, wnum, &f);
     }
     if (err == PDF_OK && spec->docmdp)
         err = catalog_docmdp(u, sig_num);

@@ -31,6 +31,7 @@ struct pdf_update {
     upd_obj *objs;
     size_t n, cap;
     uint32_t next_num;
+    void *form; /* see update_form_slot */
 };
 
 static pdf_err bufres(int rc) {
@@ -55,6 +56,10 @@ void pdf_update_free(pdf_update *u) {
         free(u->objs);
         free(u);
     }
+}
+
+void **update_form_slot(pdf_update *u) {
+    return &u->form;
 }
 
 arena *pdf_update_arena(pdf_update *u) {

@@ -34,16 +34,6 @@ static seal_err from_pdf(pdf_err e) {
     return seal_fail_lib(SEAL_E_DOCUMENT, pdf_strerror(e), pdf_errdetail());
 }
 
-static seal_err load_image(seal_signer *s, const char *path) {
-    img_rgba *img = NULL;
-    img_err ie = img_png_read_file(&img, path, NULL);
-    if (ie != IMG_OK)
-        return seal_fail_lib(SEAL_E_IMAGE, img_strerror(ie), img_errdetail());
-    pdf_err pe = pdf_image_from_rgba(&s->image, img->px, img->width, img->height);
-    img_rgba_free(img);
-    return pe == PDF_OK ? SEAL_OK : from_pdf(pe);
-}
-
 seal_err seal_signer_new(seal_signer **out, const seal_signer_opts *o) {
     seal_err err = SEAL_OK;
     crypto_err ce;
@@ -96,7 +86,7 @@ seal_err seal_signer_new(seal_signer **out, const seal_signer_opts *o) {
         goto out;
     }
     if (o->image)
-        err = load_image(s, o->image);
+        err = seal_image_load(&s->image, o->image);
 out:
     sk_X509_pop_free(certs, X509_free);
     sk_X509_pop_free(chain, X509_free);

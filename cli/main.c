@@ -140,7 +140,8 @@ static int cmd_sign(int argc, char **argv) {
     char *password = NULL, *doc_password = NULL;
     seal_signer *signer = NULL;
     optind = 1;
-    while ((c = getopt_long(argc, argv, "qh", longopts, NULL)) != -1) {
+    opterr = 0; /* our own one-line messages */
+    while ((c = getopt_long(argc, argv, ":qh", longopts, NULL)) != -1) {
         switch (c) {
         case O_KEY:
             so.key = optarg;
@@ -200,8 +201,16 @@ static int cmd_sign(int argc, char **argv) {
         case 'h':
             usage_sign(stdout);
             return 0;
-        default:
-            return usage_error("unknown option");
+        case ':': {
+            char msg[128];
+            snprintf(msg, sizeof msg, "option '%s' needs a value", argv[optind - 1]);
+            return usage_error(msg);
+        }
+        default: {
+            char msg[128];
+            snprintf(msg, sizeof msg, "unknown option '%s'", argv[optind - 1]);
+            return usage_error(msg);
+        }
         }
     }
     if (argc - optind != 2)

@@ -124,3 +124,28 @@ seal_at() {
     fi
     return 0
 }
+
+# openssl_verify FILE [CAFILE] : the last signature of FILE, checked by OpenSSL rather than by us
+# or poppler: the CMS from /Contents over the bytes /ByteRange names, the chain to CAFILE.
+openssl_verify() {
+    local f=$1 ca=${2:-$PKI/root-ca.pem} range a b c d
+    range=$(grep -a -o '/ByteRange *\[ *[0-9]* *[0-9]* *[0-9]* *[0-9]* *\]' "$f" | tail -1 |
+        tr -dc '0-9 ' | xargs)
+    read -r a b c d <<<"$range"
+    { head -c "$b" "$f"; tail -c +"$((c + 1))" "$f" | head -c "$d"; } >"$tmp/signed.bin"
+    rm -f "$tmp"/dump.pdf.sig*
+    cp "$f" "$tmp/dump.pdf"
+    (cd "$tmp" && pdfsig -dump dump.pdf >/dev/null 2>&1) || true
+    local sig
+    sig=$(ls "$tmp"/dump.pdf.sig* 2>/dev/null | sort -V | tail -1)
+    if [ -z "$sig" ]; then
+        fail "pdfsig -dump found no signature in $(basename "$f")"
+        return 1
+    fi
+    if ! openssl cms -verify -binary -inform DER -in "$sig" -content "$tmp/signed.bin" \
+        -CAfile "$ca" -purpose any -out /dev/null 2>"$tmp/ossl.err"; then
+        fail "openssl cms -verify on $(basename "$f"): $(cat "$tmp/ossl.err")"
+        return 1
+    fi
+    return 0
+}

@@ -51,11 +51,14 @@ pdf_err doc_qpdf_check(pdf_doc *doc, const char *what) {
         return PDF_OK;
     qpdf_error e = qpdf_get_error(doc->q);
     enum qpdf_error_code_e code = qpdf_get_error_code(doc->q, e);
-    const char *msg = qpdf_get_error_full_text(doc->q, e);
+    /* qpdf's message without its "input (offset N):" prefix, which names our buffer */
+    const char *msg = qpdf_get_error_message_detail(doc->q, e);
+    if (!msg || !*msg)
+        msg = qpdf_get_error_full_text(doc->q, e);
     pdf_err err = code == qpdf_e_password      ? PDF_E_PASSWORD
                   : code == qpdf_e_damaged_pdf ? PDF_E_DAMAGED
                                                : PDF_E_QPDF;
-    return pdf_fail(err, "%s: %s", what, msg ? msg : "unknown qpdf error");
+    return pdf_fail(err, "%s (%s)", msg ? msg : "unknown qpdf error", what);
 }
 
 static pdf_err objid_of(pdf_objid *out, const pdf_val *v) {
@@ -499,7 +502,8 @@ static pdf_err repair(pdf_doc **out, pdf_doc *doc, const pdf_open_opts *opts, pd
         return pdf_fail(why, "%s", saved);
     if (contains(doc->data, doc->len, "/ByteRange"))
         return pdf_fail(PDF_E_SIGNED,
-                        "%s; the file carries a signature, so it cannot be rewritten to repair it",
+                        "the cross-reference table is damaged (%s) and the file carries a "
+                        "signature, so it cannot be rewritten to repair it",
                         saved);
     qpdf_data q = doc->q;
     qpdf_init_write_memory(q);

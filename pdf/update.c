@@ -108,7 +108,7 @@ static pdf_err slot(upd_obj **out, pdf_update *u, uint32_t num, uint16_t gen) {
 }
 
 pdf_err pdf_update_put(pdf_update *u, uint32_t num, uint16_t gen, pdf_val *val) {
-    upd_obj *o;
+    upd_obj *o = NULL;
     if (!val)
         return PDF_E_NOMEM;
     pdf_err err = slot(&o, u, num, gen);
@@ -121,7 +121,7 @@ pdf_err pdf_update_put(pdf_update *u, uint32_t num, uint16_t gen, pdf_val *val) 
 
 pdf_err pdf_update_put_stream(pdf_update *u, uint32_t num, pdf_val *dict, const uint8_t *data,
                               size_t len) {
-    upd_obj *o;
+    upd_obj *o = NULL;
     if (!dict)
         return PDF_E_NOMEM;
     if (dict->t != PV_DICT)

@@ -28,7 +28,7 @@ try ec256-der "$PKI/ec-root-ca.pem" --key "$tmp/ec256.der" --cert "$PKI/ec256.pe
 try ec256-p12 "$PKI/ec-root-ca.pem" --key "$PKI/ec256.p12" --pass-file "$PKI/pass.txt"
 try ec384 "$PKI/ec-root-ca.pem" --key "$PKI/ec384.key" --cert "$PKI/ec384.pem" --chain "$PKI/ec-chain.pem"
 try rsa2048-cn "$PKI/root-ca.pem" --key "$PKI/rsa2048-cn.key" --cert "$PKI/rsa2048-cn.pem" --chain "$PKI/chain.pem"
-pdfsig "$tmp/rsa2048-cn.pdf" | grep -q "示例科技有限公司" && pass "UTF-8 signer name" || fail "pdfsig does not show the UTF-8 signer name"
+grep -q "示例科技有限公司" <<<"$(pdfsig "$tmp/rsa2048-cn.pdf")" && pass "UTF-8 signer name" || fail "pdfsig does not show the UTF-8 signer name"
 
 # A certificate whose key is typed RSASSA-PSS (RFC 4055): poppler 22.12's NSS cannot verify
 # these, so OpenSSL is the outside judge here.

@@ -4,9 +4,9 @@ source "$(dirname "$0")/../lib.sh"
 in="$ESEAL_SOURCE_DIR/samples/licence.pdf"
 key=(--key "$PKI/rsa2048.key" --cert "$PKI/rsa2048.pem")
 
-"$ESEAL" --help | grep -q "sign" && pass "--help" || fail "--help"
-"$ESEAL" sign --help | grep -q -- "--certify" && pass "sign --help" || fail "sign --help"
-"$ESEAL" --version | grep -Eq '^eseal [0-9]+\.[0-9]+\.[0-9]+$' && pass "--version" || fail "--version"
+grep -q "sign" <<<"$("$ESEAL" --help)" && pass "--help" || fail "--help"
+grep -q -- "--certify" <<<"$("$ESEAL" sign --help)" && pass "sign --help" || fail "sign --help"
+grep -Eq '^eseal [0-9]+\.[0-9]+\.[0-9]+$' <<<"$("$ESEAL" --version)" && pass "--version" || fail "--version"
 
 usage() { # EXPECT_TEXT ARGS...: exit status 2, one line on stderr naming EXPECT_TEXT
     local expect=$1 rc=0 err

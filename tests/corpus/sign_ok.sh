@@ -38,7 +38,7 @@ if sign "$in" "$c1" --key "$PKI/rsa2048.key" --cert "$PKI/rsa2048.pem" --certify
     pdfsig_check "$c1" 1 && qpdf_check "$c1" && seal_at "$c1" "$in" 140 30 42 42 &&
         pass "certification signature (DocMDP P=2)"
     root=$(qpdf --show-object=trailer "$c1" | sed -n 's/.*\/Root \([0-9]*\) .*/\1/p')
-    if ! qpdf --show-object="$root" "$c1" | grep -q '/Perms << /DocMDP'; then
+    if ! grep -q '/Perms << /DocMDP' <<<"$(qpdf --show-object="$root" "$c1")"; then
         fail "the catalog of a certified document has no /Perms /DocMDP"
     fi
 else

@@ -1,5 +1,7 @@
 #include "crypto/der.h"
 
+#include <stdbool.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -46,7 +48,11 @@ int der_close(buf *b, size_t start, uint8_t tag) {
 int der_put(buf *b, uint8_t tag, const void *p, size_t n) {
     uint8_t h[16];
     size_t hl = put_header(h, tag, n);
-    int rc = buf_append(b, h, hl);
+    if (n > SIZE_MAX - hl)
+        return BUF_ETOOBIG;
+    int rc = buf_reserve(b, hl + n); /* all or nothing */
+    if (rc == BUF_OK)
+        rc = buf_append(b, h, hl);
     if (rc == BUF_OK)
         rc = buf_append(b, p, n);
     return rc;
@@ -70,39 +76,93 @@ int der_put_uint(buf *b, uint64_t v) {
     return der_put(b, DER_INTEGER, tmp, n);
 }
 
-/* X.690 8.19: the first two arcs as 40*X+Y, then base-128 with continuation bits. */
-int der_put_oid(buf *b, const char *dotted) {
-    uint8_t tmp[64];
-    size_t n = 0;
-    uint64_t arcs[32];
-    size_t na = 0;
-    const char *p = dotted;
-    while (*p && na < 32) {
-        char *end;
-        arcs[na++] = strtoull(p, &end, 10);
-        if (end == p)
-            return BUF_ETOOBIG;
-        p = *end == '.' ? end + 1 : end;
-        if (*end && *end != '.')
-            return BUF_ETOOBIG;
-    }
-    if (na < 2)
-        return BUF_ETOOBIG;
-    for (size_t i = 1; i < na; i++) {
-        uint64_t v = i == 1 ? arcs[0] * 40 + arcs[1] : arcs[i];
-        uint8_t rev[10];
-        size_t r = 0;
-        do {
-            rev[r++] = (uint8_t)(v & 0x7F);
-            v >>= 7;
-        } while (v);
-        if (n + r > sizeof tmp)
-            return BUF_ETOOBIG;
-        while (r > 0) {
-            r--;
-            tmp[n++] = (uint8_t)(rev[r] | (r ? 0x80 : 0));
+/* Appends the base-128 form (X.690 8.19.2) of the decimal number in digits[0..n) to out, of any
+ * size: the project's own OIDs sit under 2.25 (ITU-T X.667), whose arcs are 128-bit UUIDs.
+ * add is added first (the 40*X of the first subidentifier). Returns bytes written or 0. */
+static size_t arc_base128(uint8_t *out, size_t room, const char *digits, size_t n, unsigned add) {
+    uint8_t num[64]; /* the number in base 256, little-endian */
+    size_t len = 1;
+    num[0] = 0;
+    for (size_t i = 0; i < n; i++) {
+        unsigned carry = (unsigned)(digits[i] - '0');
+        for (size_t k = 0; k < len; k++) {
+            unsigned v = num[k] * 10u + carry;
+            num[k] = (uint8_t)v;
+            carry = v >> 8;
+        }
+        if (carry) {
+            if (len == sizeof num)
+                return 0;
+            num[len++] = (uint8_t)carry;
         }
     }
+    for (size_t k = 0; add && k < len; k++) {
+        unsigned v = num[k] + add;
+        num[k] = (uint8_t)v;
+        add = v >> 8;
+        if (add && k + 1 == len) {
+            if (len == sizeof num)
+                return 0;
+            num[len++] = 0;
+        }
+    }
+    /* repeated division by 128 gives the groups, least significant first */
+    uint8_t groups[80];
+    size_t ng = 0;
+    for (;;) {
+        unsigned rem = 0;
+        bool zero = true;
+        for (size_t k = len; k-- > 0;) {
+            unsigned v = rem << 8 | num[k];
+            num[k] = (uint8_t)(v / 128);
+            rem = v % 128;
+            zero &= num[k] == 0;
+        }
+        groups[ng++] = (uint8_t)rem;
+        if (zero || ng == sizeof groups)
+            break;
+    }
+    if (ng > room)
+        return 0;
+    for (size_t i = 0; i < ng; i++)
+        out[i] = (uint8_t)(groups[ng - 1 - i] | (i + 1 < ng ? 0x80 : 0));
+    return ng;
+}
+
+/* X.690 8.19: the first two arcs as 40*X+Y, then each arc in base 128. The dotted form must be
+ * strict: decimal digits only, at least two arcs, the first 0, 1 or 2, the second below 40
+ * unless the first is 2, no empty arcs, signs or spaces. */
+int der_put_oid(buf *b, const char *dotted) {
+    uint8_t tmp[256];
+    size_t n = 0, arcs = 0;
+    unsigned first = 0;
+    const char *p = dotted;
+    for (;;) {
+        const char *start = p;
+        while (*p >= '0' && *p <= '9')
+            p++;
+        size_t len = (size_t)(p - start);
+        if (len == 0 || (*p != '.' && *p != '\0') || (len > 1 && start[0] == '0'))
+            return BUF_ETOOBIG;
+        if (arcs == 0) {
+            if (len != 1 || start[0] > '2')
+                return BUF_ETOOBIG;
+            first = (unsigned)(start[0] - '0');
+        } else {
+            if (arcs == 1 && first < 2 && (len > 2 || (len == 2 && start[0] >= '4')))
+                return BUF_ETOOBIG;
+            size_t w = arc_base128(tmp + n, sizeof tmp - n, start, len, arcs == 1 ? 40 * first : 0);
+            if (w == 0)
+                return BUF_ETOOBIG;
+            n += w;
+        }
+        arcs++;
+        if (*p == '\0')
+            break;
+        p++;
+    }
+    if (arcs < 2)
+        return BUF_ETOOBIG;
     return der_put(b, DER_OID, tmp, n);
 }
 

@@ -512,7 +512,7 @@ static pdf_err repair(pdf_doc **out, pdf_doc *doc, const pdf_open_opts *opts, pd
     qpdf_write(q);
     pdf_err err = doc_qpdf_check(doc, "rewriting the damaged file");
     if (err != PDF_OK)
-        return pdf_fail(why, "%s; qpdf could not rebuild it: %s", saved, pdf_errdetail());
+        return pdf_fail_wrap(why, "%s; qpdf could not rebuild it", saved);
     size_t n = qpdf_get_buffer_length(q);
     uint8_t *copy = malloc(n ? n : 1);
     if (!copy)

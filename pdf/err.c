@@ -1,5 +1,6 @@
 #include <stdarg.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "pdf/internal.h"
 #include "pdf/pdf_err.h"
@@ -56,6 +57,22 @@ const char *pdf_errdetail(void) {
 
 void pdf_clear_detail(void) {
     detail[0] = '\0';
+}
+
+pdf_err pdf_fail_wrap(pdf_err err, const char *fmt, ...) {
+    char before[sizeof detail], what[256];
+    memcpy(before, detail, sizeof detail);
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(what, sizeof what, fmt, ap);
+    va_end(ap);
+    /* "what: before", cut to fit */
+    size_t n = 0;
+    for (const char *parts[] = {what, ": ", before}, **q = parts; q < parts + 3; q++)
+        for (const char *c = *q; *c && n + 1 < sizeof detail; c++)
+            detail[n++] = *c;
+    detail[n] = '\0';
+    return err;
 }
 
 pdf_err pdf_fail(pdf_err err, const char *fmt, ...) {

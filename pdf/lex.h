@@ -18,7 +18,8 @@ bool pdf_is_delim(uint8_t c);
 void pdf_skip_space(const uint8_t *data, size_t len, size_t *pos);
 
 /* Parses one object at *pos (after white space), including "N G R" references, and leaves *pos
- * after it. Strings longer than max_string and nesting deeper than PDF_MAX_DEPTH fail. */
+ * after it. Nesting deeper than PDF_MAX_DEPTH and containers of more than PDF_MAX_ITEMS fail;
+ * a string is bounded by the data it is read from. */
 pdf_err pdf_parse_object(pdf_val **out, arena *a, const uint8_t *data, size_t len, size_t *pos);
 
 /* Parses "N G obj" at *pos; leaves *pos after "obj". */

@@ -158,11 +158,11 @@ pdf_val *pv_rect(arena *a, const double r[4]) {
 
 /* Grows an arena-backed vector of elem-sized items to hold one more. */
 static pdf_err grow(arena *a, void **items, size_t *cap, size_t n, size_t elem) {
-    if (n < *cap)
-        return PDF_OK;
     if (n >= PDF_MAX_ITEMS)
         return pdf_fail(PDF_E_LIMIT, "more than %d items in one array or dictionary",
                         PDF_MAX_ITEMS);
+    if (n < *cap)
+        return PDF_OK;
     size_t ncap = *cap ? *cap * 2 : 8;
     void *p = arena_alloc(a, ncap * elem);
     if (!p)

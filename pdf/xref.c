@@ -51,8 +51,8 @@ static pdf_err find_startxref(size_t *out, const uint8_t *data, size_t len) {
     return PDF_OK;
 }
 
-static pdf_err add_entry(arena *a, pdf_xref_section *s, size_t *cap, size_t *total,
-                         pdf_xref_entry e) {
+static pdf_err add_entry(arena *a, pdf_xref_section *s, size_t *total, pdf_xref_entry e) {
+    size_t *cap = &s->entries_cap;
     if (++*total > PDF_MAX_XREF_ENTRIES)
         return pdf_fail(PDF_E_LIMIT, "more than %d cross-reference entries", PDF_MAX_XREF_ENTRIES);
     if (s->n_entries == *cap) {
@@ -88,7 +88,7 @@ static bool read_uint(const uint8_t *data, size_t len, size_t *pos, unsigned lon
  * producers still read. */
 static pdf_err read_table(pdf_xref *x, pdf_xref_section *s, const uint8_t *data, size_t len,
                           size_t *total) {
-    size_t p = s->offset + 4, cap = 0;
+    size_t p = s->offset + 4;
     for (;;) {
         size_t save = p;
         if (pdf_match_keyword(data, len, &p, "trailer"))
@@ -113,7 +113,7 @@ static pdf_err read_table(pdf_xref *x, pdf_xref_section *s, const uint8_t *data,
                                 .field2 = off,
                                 .field3 = gen > PDF_MAX_GEN ? PDF_MAX_GEN : (uint32_t)gen};
             p++;
-            pdf_err err = add_entry(&x->a, s, &cap, total, e);
+            pdf_err err = add_entry(&x->a, s, total, e);
             if (err != PDF_OK)
                 return err;
         }
@@ -121,7 +121,7 @@ static pdf_err read_table(pdf_xref *x, pdf_xref_section *s, const uint8_t *data,
     pdf_val *trailer;
     pdf_err err = pdf_parse_object(&trailer, &x->a, data, len, &p);
     if (err != PDF_OK)
-        return pdf_fail(PDF_E_XREF, "malformed trailer at offset %zu: %s", p, pdf_errdetail());
+        return pdf_fail_wrap(PDF_E_XREF, "malformed trailer at offset %zu", p);
     if (trailer->t != PV_DICT)
         return pdf_fail(PDF_E_XREF, "trailer at offset %zu is not a dictionary", p);
     s->trailer = trailer;
@@ -142,6 +142,9 @@ static pdf_err unpredict(buf *data, const pdf_val *parms) {
         return pdf_fail(PDF_E_SYNTAX, "unsupported predictor parameters");
     size_t bpp = (size_t)((colors * bpc + 7) / 8);
     size_t row = (size_t)((colors * bpc * columns + 7) / 8);
+    if (row > data->len)
+        return pdf_fail(PDF_E_SYNTAX, "predictor rows of %zu bytes in %zu bytes of data", row,
+                        data->len);
     if (pred == 2) {
         if (bpc != 8)
             return pdf_fail(PDF_E_SYNTAX, "TIFF predictor with %lld bits per component", bpc);
@@ -280,7 +283,7 @@ static pdf_err read_stream_section(pdf_xref *x, pdf_xref_section *s, const uint8
     buf_init(&dec, PDF_MAX_XREF_STREAM);
     err = pdf_flate_decode(&dec, dict, data + p, (size_t)length, PDF_MAX_XREF_STREAM);
     if (err != PDF_OK) {
-        err = pdf_fail(PDF_E_XREF, "cross-reference stream %u: %s", num, pdf_errdetail());
+        err = pdf_fail_wrap(PDF_E_XREF, "cross-reference stream %u", num);
         goto out;
     }
     pdf_val *w = pv_dict_get(dict, "W");
@@ -305,7 +308,7 @@ static pdf_err read_stream_section(pdf_xref *x, pdf_xref_section *s, const uint8
     }
     pdf_val *index = pv_dict_get(dict, "Index");
     size_t npairs = index && index->t == PV_ARRAY ? index->u.arr.n / 2 : 1;
-    size_t row = 0, cap = 0;
+    size_t row = 0;
     for (size_t k = 0; k < npairs; k++) {
         long long first = 0, count = size;
         if (index && index->t == PV_ARRAY) {
@@ -317,6 +320,14 @@ static pdf_err read_stream_section(pdf_xref *x, pdf_xref_section *s, const uint8
             }
             first = f->u.i;
             count = c->u.i;
+            /* ISO 32000-2 7.5.8.2: the subsections lie below /Size */
+            if (first + count > size) {
+                err = pdf_fail(PDF_E_XREF,
+                               "cross-reference stream %u: /Index reaches beyond "
+                               "/Size %lld",
+                               num, size);
+                goto out;
+            }
         }
         for (long long i = 0; i < count; i++, row++) {
             if ((row + 1) * rowlen > dec.len) {
@@ -337,7 +348,7 @@ static pdf_err read_stream_section(pdf_xref *x, pdf_xref_section *s, const uint8
                                 .type = f[0] > 2 ? 0 : (uint8_t)f[0],
                                 .field2 = f[1],
                                 .field3 = f[2] > UINT32_MAX ? UINT32_MAX : (uint32_t)f[2]};
-            err = add_entry(&x->a, s, &cap, total, e);
+            err = add_entry(&x->a, s, total, e);
             if (err != PDF_OK)
                 goto out;
         }
@@ -357,9 +368,10 @@ pdf_err pdf_xref_read(pdf_xref **out, const uint8_t *data, size_t len) {
     size_t cap = 0, total = 0;
     err = find_startxref(&x->startxref, data, len);
     size_t off = x->startxref;
+    size_t *visited = NULL; /* offsets as the chain gave them, before white space is skipped */
     while (err == PDF_OK) {
         for (size_t i = 0; i < x->n_sections; i++) {
-            if (x->sections[i].offset == off) {
+            if (visited[i] == off || x->sections[i].offset == off) {
                 err = pdf_fail(PDF_E_XREF, "/Prev chain loops back to offset %zu", off);
                 goto out;
             }
@@ -372,15 +384,20 @@ pdf_err pdf_xref_read(pdf_xref **out, const uint8_t *data, size_t len) {
         if (x->n_sections == cap) {
             size_t ncap = cap ? cap * 2 : 8;
             pdf_xref_section *n = arena_alloc(&x->a, ncap * sizeof *n);
-            if (!n) {
+            size_t *nv = arena_alloc(&x->a, ncap * sizeof *nv);
+            if (!n || !nv) {
                 err = PDF_E_NOMEM;
                 break;
             }
-            if (x->n_sections)
+            if (x->n_sections) {
                 memcpy(n, x->sections, x->n_sections * sizeof *n);
+                memcpy(nv, visited, x->n_sections * sizeof *nv);
+            }
             x->sections = n;
+            visited = nv;
             cap = ncap;
         }
+        visited[x->n_sections] = off;
         pdf_xref_section *s = &x->sections[x->n_sections++];
         memset(s, 0, sizeof *s);
         s->offset = off;
@@ -397,10 +414,8 @@ pdf_err pdf_xref_read(pdf_xref **out, const uint8_t *data, size_t len) {
                 } else {
                     pdf_xref_section hs = {.kind = PDF_XREF_STREAM, .offset = (size_t)xs};
                     err = read_stream_section(x, &hs, data, len, &total);
-                    for (size_t i = 0; err == PDF_OK && i < hs.n_entries; i++) {
-                        size_t c2 = s->n_entries;
-                        err = add_entry(&x->a, s, &c2, &total, hs.entries[i]);
-                    }
+                    for (size_t i = 0; err == PDF_OK && i < hs.n_entries; i++)
+                        err = add_entry(&x->a, s, &total, hs.entries[i]);
                     s->hybrid = true;
                 }
             }

@@ -29,7 +29,8 @@ typedef struct pdf_xref_section {
     pdf_val *trailer;    /* trailer dictionary, or the stream's dictionary */
     pdf_xref_entry *entries;
     size_t n_entries;
-    bool hybrid; /* a table whose trailer names an /XRefStm (7.5.8.4) */
+    bool hybrid;        /* a table whose trailer names an /XRefStm (7.5.8.4) */
+    size_t entries_cap; /* allocated room of entries */
 } pdf_xref_section;
 
 typedef struct pdf_xref {

@@ -29,7 +29,7 @@ typedef struct img_rgba {
 } img_rgba;
 
 typedef struct img_limits {
-    size_t max_bytes;  /* encoded input */
+    size_t max_bytes; /* encoded input */
     uint32_t max_width, max_height;
     uint64_t max_pixels;
 } img_limits;

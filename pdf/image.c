@@ -255,6 +255,36 @@ pdf_err pdf_update_add_image(uint32_t *num, pdf_update *u, const pdf_image *img)
     return err;
 }
 
+pdf_err pdf_update_add_form(uint32_t *num, pdf_update *u, double width, double height, int rotate,
+                            pdf_val *resources, const uint8_t *content, size_t len) {
+    arena *a = pdf_update_arena(u);
+    /* 12.5.5: the BBox transformed by Matrix is fitted to the widget's /Rect; turning the form
+     * by the page's /Rotate makes it read upright. */
+    static const double mats[4][6] = {
+        {1, 0, 0, 1, 0, 0}, {0, 1, -1, 0, 0, 0}, {-1, 0, 0, -1, 0, 0}, {0, -1, 1, 0, 0, 0}};
+    const double *m = mats[(rotate / 90) & 3];
+    double bbox[4] = {0, 0, width, height};
+    pdf_val *d = pv_dict(a), *mat = pv_array(a);
+    if (!d || !mat)
+        return PDF_E_NOMEM;
+    pdf_err err = pdf_update_new_object(num, u);
+    for (int i = 0; i < 6 && err == PDF_OK; i++)
+        err = pv_array_push(a, mat, pv_real(a, m[i]));
+    if (err == PDF_OK)
+        err = pv_dict_set(a, d, "Type", pv_name(a, "XObject"));
+    if (err == PDF_OK)
+        err = pv_dict_set(a, d, "Subtype", pv_name(a, "Form"));
+    if (err == PDF_OK)
+        err = pv_dict_set(a, d, "BBox", pv_rect(a, bbox));
+    if (err == PDF_OK && rotate % 360)
+        err = pv_dict_set(a, d, "Matrix", mat);
+    if (err == PDF_OK && resources)
+        err = pv_dict_set(a, d, "Resources", resources);
+    if (err == PDF_OK)
+        err = pdf_update_put_stream(u, *num, d, content, len);
+    return err;
+}
+
 pdf_err pdf_update_add_image_form(uint32_t *num, pdf_update *u, double width, double height,
                                   int rotate, uint32_t image, uint32_t img_w, uint32_t img_h) {
     arena *a = pdf_update_arena(u);
@@ -272,33 +302,13 @@ pdf_err pdf_update_add_image_form(uint32_t *num, pdf_update *u, double width, do
     int n =
         snprintf(content, sizeof content, "q %.4f 0 0 %.4f %.4f %.4f cm /Im0 Do Q\n", dw, dh, x, y);
     uint8_t *data = arena_memdup(a, content, (size_t)n);
-    /* 12.5.5: the appearance is turned against the page's /Rotate so it reads upright:
-     * BBox transformed by Matrix is fitted to the widget's /Rect. */
-    static const double mats[4][6] = {
-        {1, 0, 0, 1, 0, 0}, {0, 1, -1, 0, 0, 0}, {-1, 0, 0, -1, 0, 0}, {0, -1, 1, 0, 0, 0}};
-    const double *m = mats[(rotate / 90) & 3];
-    double bbox[4] = {0, 0, width, height};
-    pdf_val *d = pv_dict(a), *res = pv_dict(a), *xo = pv_dict(a), *mat = pv_array(a);
-    if (!data || !d || !res || !xo || !mat)
+    pdf_val *res = pv_dict(a), *xo = pv_dict(a);
+    if (!data || !res || !xo)
         return PDF_E_NOMEM;
-    pdf_err err = pdf_update_new_object(num, u);
-    for (int i = 0; i < 6 && err == PDF_OK; i++)
-        err = pv_array_push(a, mat, pv_real(a, m[i]));
-    if (err == PDF_OK)
-        err = pv_dict_set(a, d, "Type", pv_name(a, "XObject"));
-    if (err == PDF_OK)
-        err = pv_dict_set(a, d, "Subtype", pv_name(a, "Form"));
-    if (err == PDF_OK)
-        err = pv_dict_set(a, d, "BBox", pv_rect(a, bbox));
-    if (err == PDF_OK && rotate)
-        err = pv_dict_set(a, d, "Matrix", mat);
-    if (err == PDF_OK)
-        err = pv_dict_set(a, xo, "Im0", pv_ref(a, image, 0));
+    pdf_err err = pv_dict_set(a, xo, "Im0", pv_ref(a, image, 0));
     if (err == PDF_OK)
         err = pv_dict_set(a, res, "XObject", xo);
     if (err == PDF_OK)
-        err = pv_dict_set(a, d, "Resources", res);
-    if (err == PDF_OK)
-        err = pdf_update_put_stream(u, *num, d, data, (size_t)n);
+        err = pdf_update_add_form(num, u, width, height, rotate, res, data, (size_t)n);
     return err;
 }

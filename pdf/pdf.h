@@ -48,8 +48,6 @@ bool pdf_doc_encrypted(const pdf_doc *doc);
 int pdf_doc_page_count(const pdf_doc *doc);
 /* PDF/A part claimed by the document's XMP metadata (1, 2, 3), 0 when none. */
 int pdf_doc_pdfa_part(const pdf_doc *doc);
-/* Number of signature fields that hold a signature value; -1 when the form cannot be read. */
-int pdf_doc_signature_count(const pdf_doc *doc);
 /* PDF_E_PERMISSION, naming the denied permission, when an encrypted document's /P does not let
  * a signature be added: a new signature field needs "annotate and fill forms" (bit 6);
  * filling an existing one needs bit 6 or "fill forms" (bit 9). ISO 32000-2 Table 22 asks bit 4
@@ -171,6 +169,11 @@ pdf_err pdf_image_deserialize(pdf_image **out, const uint8_t *p, size_t n);
 /* Adds the image XObject (and its soft mask) to the update. In a PDF/A-1 document, where
  * transparency is forbidden, the image is composed onto white instead. */
 pdf_err pdf_update_add_image(uint32_t *num, pdf_update *u, const pdf_image *img);
+/* A form XObject (ISO 32000-2 8.10) of width x height user units as the reader sees it, drawn
+ * upright on a page turned by rotate (its /Matrix turns it back, 12.5.5), painting content with
+ * resources (NULL for none). content is not copied: it must outlive the update. */
+pdf_err pdf_update_add_form(uint32_t *num, pdf_update *u, double width, double height, int rotate,
+                            pdf_val *resources, const uint8_t *content, size_t len);
 /* A form XObject of width x height user units (as the reader sees it, upright on a page turned
  * by rotate) showing image num scaled to fit and centred; for /AP /N. */
 pdf_err pdf_update_add_image_form(uint32_t *num, pdf_update *u, double width, double height,

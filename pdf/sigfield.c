@@ -214,21 +214,6 @@ static const field_info *find_field(const form_info *f, const char *name) {
     return NULL;
 }
 
-int pdf_doc_signature_count(const pdf_doc *doc) {
-    pdf_update *u;
-    form_info f;
-    int count = -1;
-    if (pdf_update_begin(&u, (pdf_doc *)(uintptr_t)doc) != PDF_OK)
-        return -1;
-    if (read_form(&f, u) == PDF_OK) {
-        count = 0;
-        for (size_t i = 0; i < f.n; i++)
-            count += f.fields[i].is_sig && f.fields[i].has_value;
-    }
-    pdf_update_free(u);
-    return count;
-}
-
 /* DocMDP permission of an existing certification signature (12.8.2.2): 0 when none. */
 static pdf_err docmdp_of(int *p, form_info *f, pdf_update *u) {
     pdf_val *perms, *sig, *refs;
@@ -429,19 +414,7 @@ static pdf_err make_sig_dict(pdf_val **out, arena *a, const pdf_sig_spec *spec) 
 /* An empty form XObject of the widget's size: widgets carry an appearance (12.5.5), even
  * invisible ones, which PDF/A requires. */
 static pdf_err empty_appearance(uint32_t *num, pdf_update *u, double w, double h) {
-    arena *a = pdf_update_arena(u);
-    pdf_val *d = pv_dict(a);
-    double bbox[4] = {0, 0, w, h};
-    pdf_err err = pdf_update_new_object(num, u);
-    if (err == PDF_OK)
-        err = pv_dict_set(a, d, "Type", pv_name(a, "XObject"));
-    if (err == PDF_OK)
-        err = pv_dict_set(a, d, "Subtype", pv_name(a, "Form"));
-    if (err == PDF_OK)
-        err = pv_dict_set(a, d, "BBox", pv_rect(a, bbox));
-    if (err == PDF_OK)
-        err = pdf_update_put_stream(u, *num, d, (const uint8_t *)"", 0);
-    return err;
+    return pdf_update_add_form(num, u, w, h, 0, NULL, (const uint8_t *)"", 0);
 }
 
 static pdf_err set_appearance(arena *a, pdf_val *widget, uint32_t ap) {

@@ -120,7 +120,6 @@ static pdf_err text_appearance(uint32_t *num, pdf_update *u, const pdf_sig_field
     arena *a = pdf_update_arena(u);
     buf c;
     buf_init(&c, 4096);
-    double bbox[4] = {0, 0, w->width, w->height};
     bool text = pdf_doc_pdfa_part(pdf_update_doc(u)) == 0;
     pdf_err err = PDF_OK;
     int rc =
@@ -146,29 +145,13 @@ static pdf_err text_appearance(uint32_t *num, pdf_update *u, const pdf_sig_field
                         size, size * 0.5, w->height - size * 1.5, -size * 1.3, ascii, -size * 1.3,
                         date);
     }
-    pdf_val *d = pv_dict(a), *res = pv_dict(a), *fonts = pv_dict(a), *helv = pv_dict(a);
+    pdf_val *res = text ? pv_dict(a) : NULL, *fonts = pv_dict(a), *helv = pv_dict(a);
     uint8_t *data = rc == BUF_OK ? arena_memdup(a, c.data, c.len) : NULL;
     size_t len = c.len;
     buf_free(&c);
-    if (!data || !d || !res || !fonts || !helv)
+    if (!data || (text && !res) || !fonts || !helv)
         return PDF_E_NOMEM;
-    err = pdf_update_new_object(num, u);
-    if (err == PDF_OK)
-        err = pv_dict_set(a, d, "Type", pv_name(a, "XObject"));
-    if (err == PDF_OK)
-        err = pv_dict_set(a, d, "Subtype", pv_name(a, "Form"));
-    if (err == PDF_OK)
-        err = pv_dict_set(a, d, "BBox", pv_rect(a, bbox));
-    if (err == PDF_OK && w->rotate) {
-        static const double mats[4][4] = {
-            {1, 0, 0, 1}, {0, 1, -1, 0}, {-1, 0, 0, -1}, {0, -1, 1, 0}};
-        pdf_val *m = pv_array(a);
-        for (int i = 0; i < 6 && err == PDF_OK; i++)
-            err = pv_array_push(a, m, pv_real(a, i < 4 ? mats[(w->rotate / 90) & 3][i] : 0));
-        if (err == PDF_OK)
-            err = pv_dict_set(a, d, "Matrix", m);
-    }
-    if (err == PDF_OK && text) {
+    if (text) {
         err = pv_dict_set(a, helv, "Type", pv_name(a, "Font"));
         if (err == PDF_OK)
             err = pv_dict_set(a, helv, "Subtype", pv_name(a, "Type1"));
@@ -180,11 +163,9 @@ static pdf_err text_appearance(uint32_t *num, pdf_update *u, const pdf_sig_field
             err = pv_dict_set(a, fonts, "Helv", helv);
         if (err == PDF_OK)
             err = pv_dict_set(a, res, "Font", fonts);
-        if (err == PDF_OK)
-            err = pv_dict_set(a, d, "Resources", res);
     }
     if (err == PDF_OK)
-        err = pdf_update_put_stream(u, *num, d, data, len);
+        err = pdf_update_add_form(num, u, w->width, w->height, w->rotate, res, data, len);
     return err;
 }
 

@@ -554,6 +554,11 @@ static pdf_err open_doc(pdf_doc **out, uint8_t *data, size_t len, const pdf_open
                            xdetail);
         goto out;
     }
+    if (xerr != PDF_OK && repaired) {
+        /* qpdf's own rewrite should never be damaged; never rewrite twice */
+        err = pdf_fail(PDF_E_DAMAGED, "the file could not be repaired: %s", xdetail);
+        goto out;
+    }
     if (xerr != PDF_OK) {
         pdf_fail(xerr, "%s", xdetail);
         pdf_doc *fixed = NULL;

@@ -45,6 +45,14 @@ img_err img_png_read_file(img_rgba **out, const char *path, const img_limits *li
 img_err img_png_encode(uint8_t **out, size_t *len, const img_rgba *img);
 img_err img_png_write_file(const char *path, const img_rgba *img);
 
+/* Decodes a baseline or progressive JPEG (libjpeg-turbo) into RGBA (alpha 255): grey, YCbCr,
+ * RGB, CMYK and YCCK (Adobe's inverted CMYK handled). dpi from the JFIF density when its unit
+ * is dots per inch or per cm. Limits are checked from the header, before decoding. */
+img_err img_jpeg_decode(img_rgba **out, const uint8_t *data, size_t len, const img_limits *lim);
+/* PNG or JPEG, by content; IMG_E_FORMAT naming what the data is otherwise. */
+img_err img_decode(img_rgba **out, const uint8_t *data, size_t len, const img_limits *lim);
+img_err img_read_file(img_rgba **out, const char *path, const img_limits *lim);
+
 img_err img_rgba_new(img_rgba **out, uint32_t width, uint32_t height);
 void img_rgba_free(img_rgba *img);
 

@@ -7,9 +7,12 @@ set -euo pipefail
 packages=(
     # build
     build-essential cmake pkg-config clang-format
-    libqpdf-dev libssl-dev libpng-dev zlib1g-dev
+    libqpdf-dev libssl-dev libpng-dev zlib1g-dev libjpeg62-turbo-dev libfreetype-dev
+    libqrencode-dev
+    # the CJK font seals and watermarks are drawn with
+    fonts-noto-cjk
     # tests and benchmarks: outside judges of what eseal writes
-    qpdf poppler-utils ghostscript openssl hyperfine time
+    qpdf poppler-utils ghostscript openssl zbar-tools hyperfine time
 )
 
 missing=()

@@ -49,6 +49,16 @@ void crypto_key_free(crypto_key *key);
 /* The public half (borrowed). */
 EVP_PKEY *crypto_key_public(const crypto_key *key);
 
+/* A compact signature of msg, for tokens that must stay short (the licence QR code): SHA-256
+ * with ECDSA as raw r||s of the curve's size (as JOSE "ES256" does), or with RSA PKCS#1 v1.5.
+ * sig has room for crypto_key_compact_size(key) bytes. */
+crypto_err crypto_key_sign_compact(uint8_t *sig, size_t *sig_len, crypto_key *key,
+                                   const uint8_t *msg, size_t n);
+size_t crypto_key_compact_size(const crypto_key *key);
+/* Checks a compact signature of msg with a public key; CRYPTO_E_SIGN when it does not hold. */
+crypto_err crypto_verify_compact(EVP_PKEY *pub, const uint8_t *sig, size_t sig_len,
+                                 const uint8_t *msg, size_t n);
+
 /* Reads one or more certificates (PEM or DER) from path. */
 crypto_err crypto_certs_load(STACK_OF(X509) * *out, const char *path);
 

@@ -11,6 +11,12 @@ void crypto_clear_detail(void);
 /* Signs a digest already computed with md (PKCS#1 v1.5 DigestInfo or PSS for RSA, ECDSA). */
 crypto_err crypto_key_sign_digest(uint8_t *sig, size_t *sig_len, crypto_key *key, const EVP_MD *md,
                                   crypto_padding padding, const uint8_t *dgst, size_t dgst_len);
+/* A key whose signatures the key process makes (crypto/keyproc.h); takes pub. */
+crypto_key *crypto_key_new_remote(EVP_PKEY *pub, int fd, uint8_t index);
+crypto_err crypto_remote_sign(uint8_t *sig, size_t *sig_len, int fd, uint8_t index,
+                              const EVP_MD *md, crypto_padding padding, const uint8_t *dgst,
+                              size_t dgst_len);
+
 /* Largest signature the key produces. */
 size_t crypto_key_max_sig(const crypto_key *key);
 

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include <openssl/decoder.h>
+#include <openssl/ec.h>
 #include <openssl/err.h>
 #include <openssl/pem.h>
 #include <openssl/pkcs12.h>
@@ -18,7 +19,9 @@
 #define MAX_PASSWORD 1024
 
 struct crypto_key {
-    EVP_PKEY *pkey;
+    EVP_PKEY *pkey; /* a remote key holds only the public key */
+    int remote_fd;  /* -1: a local key; else the key process's socket (crypto/keyproc.h) */
+    uint8_t remote_index;
     /* The signing context is made once and reused while the digest and padding stay the
      * same: building it is a good part of the cost of a signature in OpenSSL 3. */
     EVP_PKEY_CTX *ctx;
@@ -232,6 +235,7 @@ crypto_err crypto_key_load(crypto_key **out, X509 **cert, STACK_OF(X509) * *chai
         err = CRYPTO_E_NOMEM;
         goto out;
     }
+    k->remote_fd = -1;
     k->pkey = pkey;
     pkey = NULL;
     *out = k;
@@ -260,6 +264,16 @@ void crypto_key_free(crypto_key *key) {
         EVP_PKEY_free(key->pkey);
         free(key);
     }
+}
+
+crypto_key *crypto_key_new_remote(EVP_PKEY *pub, int fd, uint8_t index) {
+    crypto_key *k = calloc(1, sizeof *k);
+    if (k) {
+        k->pkey = pub;
+        k->remote_fd = fd;
+        k->remote_index = index;
+    }
+    return k;
 }
 
 EVP_PKEY *crypto_key_public(const crypto_key *key) {
@@ -296,6 +310,9 @@ static crypto_err make_ctx(crypto_key *key, const EVP_MD *md, crypto_padding pad
 crypto_err crypto_key_sign_digest(uint8_t *sig, size_t *sig_len, crypto_key *key, const EVP_MD *md,
                                   crypto_padding padding, const uint8_t *dgst, size_t dgst_len) {
     crypto_err err = CRYPTO_OK;
+    if (key->remote_fd >= 0) /* the key process signs (crypto/keyproc.h) */
+        return crypto_remote_sign(sig, sig_len, key->remote_fd, key->remote_index, md, padding,
+                                  dgst, dgst_len);
     if (!key->ctx || key->ctx_md != md || key->ctx_pad != padding)
         err = make_ctx(key, md, padding);
     if (err == CRYPTO_OK && EVP_PKEY_sign(key->ctx, sig, sig_len, dgst, dgst_len) <= 0) {
@@ -303,6 +320,96 @@ crypto_err crypto_key_sign_digest(uint8_t *sig, size_t *sig_len, crypto_key *key
         EVP_PKEY_CTX_free(key->ctx);
         key->ctx = NULL;
     }
+    return err;
+}
+
+/* Bytes of one ECDSA integer (the order's size) for an EC key, 0 for other keys. */
+static size_t ec_half(const EVP_PKEY *pkey) {
+    if (EVP_PKEY_get_base_id(pkey) != EVP_PKEY_EC)
+        return 0;
+    return (size_t)(EVP_PKEY_get_bits(pkey) + 7) / 8;
+}
+
+size_t crypto_key_compact_size(const crypto_key *key) {
+    size_t h = ec_half(key->pkey);
+    return h ? 2 * h : crypto_key_max_sig(key);
+}
+
+crypto_err crypto_key_sign_compact(uint8_t *sig, size_t *sig_len, crypto_key *key,
+                                   const uint8_t *msg, size_t n) {
+    uint8_t md[32], der[EVP_MAX_MD_SIZE * 4 + 16];
+    unsigned mdlen = 0;
+    size_t half = ec_half(key->pkey), dlen = sizeof der;
+    ECDSA_SIG *es = NULL;
+    crypto_err err = CRYPTO_OK;
+    if (!EVP_Digest(msg, n, md, &mdlen, EVP_sha256(), NULL))
+        return crypto_fail(CRYPTO_E_SIGN, "digest failed");
+    if (!half) {
+        if (*sig_len < crypto_key_max_sig(key))
+            return crypto_fail(CRYPTO_E_LIMIT, "signature buffer too small");
+        return crypto_key_sign_digest(sig, sig_len, key, EVP_sha256(), CRYPTO_PAD_PKCS1, md, mdlen);
+    }
+    if (dlen < crypto_key_max_sig(key) || *sig_len < 2 * half)
+        return crypto_fail(CRYPTO_E_LIMIT, "signature buffer too small");
+    err = crypto_key_sign_digest(der, &dlen, key, EVP_sha256(), CRYPTO_PAD_AUTO, md, mdlen);
+    const unsigned char *p = der;
+    if (err == CRYPTO_OK && !(es = d2i_ECDSA_SIG(NULL, &p, (long)dlen)))
+        err = crypto_fail(CRYPTO_E_SIGN, "ECDSA signature not readable");
+    if (err == CRYPTO_OK) {
+        const BIGNUM *r, *s;
+        ECDSA_SIG_get0(es, &r, &s);
+        if (BN_bn2binpad(r, sig, (int)half) < 0 || BN_bn2binpad(s, sig + half, (int)half) < 0)
+            err = crypto_fail(CRYPTO_E_SIGN, "ECDSA signature too large");
+        *sig_len = 2 * half;
+    }
+    ECDSA_SIG_free(es);
+    return err;
+}
+
+crypto_err crypto_verify_compact(EVP_PKEY *pub, const uint8_t *sig, size_t sig_len,
+                                 const uint8_t *msg, size_t n) {
+    uint8_t md[32];
+    unsigned mdlen = 0;
+    size_t half = ec_half(pub);
+    unsigned char *der = NULL;
+    int dlen = 0;
+    ECDSA_SIG *es = NULL;
+    EVP_PKEY_CTX *ctx = NULL;
+    crypto_err err = CRYPTO_OK;
+    if (!EVP_Digest(msg, n, md, &mdlen, EVP_sha256(), NULL)) {
+        err = crypto_fail(CRYPTO_E_SIGN, "digest failed");
+        goto out;
+    }
+    if (half) {
+        BIGNUM *r = NULL, *s = NULL;
+        if (sig_len != 2 * half || !(es = ECDSA_SIG_new()) ||
+            !(r = BN_bin2bn(sig, (int)half, NULL)) ||
+            !(s = BN_bin2bn(sig + half, (int)half, NULL)) || !ECDSA_SIG_set0(es, r, s)) {
+            BN_free(r);
+            BN_free(s);
+            err = crypto_fail(CRYPTO_E_SIGN, "not an ECDSA signature of this curve");
+            goto out;
+        }
+        if ((dlen = i2d_ECDSA_SIG(es, &der)) <= 0) {
+            err = crypto_fail(CRYPTO_E_NOMEM, "cannot encode the signature");
+            goto out;
+        }
+        sig = der;
+        sig_len = (size_t)dlen;
+    }
+    ctx = EVP_PKEY_CTX_new_from_pkey(NULL, pub, NULL);
+    if (!ctx || EVP_PKEY_verify_init(ctx) <= 0 ||
+        EVP_PKEY_CTX_set_signature_md(ctx, EVP_sha256()) <= 0 ||
+        (!half && EVP_PKEY_CTX_set_rsa_padding(ctx, RSA_PKCS1_PADDING) <= 0)) {
+        err = crypto_fail(CRYPTO_E_SIGN, "cannot set up verification");
+        goto out;
+    }
+    if (EVP_PKEY_verify(ctx, sig, sig_len, md, mdlen) != 1)
+        err = crypto_fail(CRYPTO_E_SIGN, "the signature does not hold");
+out:
+    EVP_PKEY_CTX_free(ctx);
+    OPENSSL_free(der);
+    ECDSA_SIG_free(es);
     return err;
 }
 

@@ -102,6 +102,24 @@ pdf_err pdf_update_page(uint32_t *num, uint16_t *gen, pdf_update *u, int index);
 /* Adds annotation annot to the /Annots of page index. */
 pdf_err pdf_update_add_annot(pdf_update *u, int index, uint32_t annot);
 
+/* Annotation flags (ISO 32000-2 12.5.3, Table 167). */
+enum {
+    PDF_ANNOT_HIDDEN = 2,
+    PDF_ANNOT_PRINT = 4,
+    PDF_ANNOT_NOVIEW = 32,
+    PDF_ANNOT_READONLY = 64,
+    PDF_ANNOT_LOCKED = 128,
+    PDF_ANNOT_LOCKED_CONTENTS = 512
+};
+
+/* A new annotation of subtype ("Stamp", "Watermark", ...) on page index, over rect (default
+ * user space), with flags and appearance (a form XObject for /AP /N), and contents (UTF-8 text
+ * for readers and assistive technology, may be NULL), added to the page's /Annots after those it
+ * has (annotations are drawn in that order, 12.5.2). */
+pdf_err pdf_update_add_annotation(uint32_t *num, pdf_update *u, int index, const char *subtype,
+                                  const double rect[4], int flags, uint32_t appearance,
+                                  const char *contents);
+
 /* The finished file: the document's bytes followed by tail. When the update holds a signature
  * placeholder, /ByteRange is already filled in and /Contents waits for pdf_output_sign. */
 typedef struct pdf_output {
@@ -130,6 +148,7 @@ typedef struct pdf_sig_spec {
     int page;              /* page of a new visible field, 0-based; -1 for an invisible one */
     double rect[4];        /* its rectangle in default user space */
     uint32_t appearance;   /* form XObject for /AP /N, 0 for an empty appearance */
+    int flags;             /* the widget's annotation flags; 0: Print | Locked */
     int docmdp;            /* 0 approval; 1, 2 or 3: certification with DocMDP /P */
     const char *filter;    /* "Adobe.PPKLite" */
     const char *subfilter; /* "ETSI.CAdES.detached" */
@@ -144,6 +163,8 @@ typedef struct pdf_sig_field {
     double width, height; /* of the widget rectangle as the reader sees it, in user units */
     int rotate;           /* rotation of the widget's page */
     bool visible;
+    double rect[4]; /* the widget's rectangle in default user space */
+    int page;       /* its page (0-based), -1 when it is on none */
 } pdf_sig_field;
 
 /* Looks up (existing) or plans (new) the signature field of spec without changing anything. */

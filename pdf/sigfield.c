@@ -266,6 +266,7 @@ static bool rect_of(double r[4], const pdf_val *v) {
 
 static void set_size(pdf_sig_field *out, const double r[4], int rotate) {
     double w = r[2] - r[0], h = r[3] - r[1];
+    memcpy(out->rect, r, sizeof out->rect);
     bool turned = rotate == 90 || rotate == 270;
     out->width = turned ? h : w;
     out->height = turned ? w : h;
@@ -285,6 +286,7 @@ static pdf_err locate(pdf_sig_field *out, const field_info **found, form_info *f
         err = read_form(f, u);
     }
     memset(out, 0, sizeof *out);
+    out->page = -1;
     *found = NULL;
     if (err != PDF_OK)
         return err;
@@ -309,6 +311,7 @@ static pdf_err locate(pdf_sig_field *out, const field_info **found, form_info *f
             if (page >= 0)
                 err = pdf_page_geometry(&g, pdf_update_doc(u), page);
             set_size(out, r, g.rotate);
+            out->page = page;
         }
         return err;
     }
@@ -319,6 +322,7 @@ static pdf_err locate(pdf_sig_field *out, const field_info **found, form_info *f
         err = pdf_page_geometry(&g, pdf_update_doc(u), spec->page);
         if (err == PDF_OK)
             set_size(out, spec->rect, g.rotate);
+        out->page = spec->page;
     }
     return err;
 }
@@ -591,9 +595,12 @@ pdf_err pdf_sig_add(pdf_update *u, const pdf_sig_spec *spec) {
             err = pdf_update_edit(&widget, u, fi->widget.num, fi->widget.gen);
             long long flags = 0;
             pv_dict_get_int(widget, "F", &flags);
-            /* 12.5.3: printable, not hidden (1 Invisible, 2 Hidden, 32 NoView). */
+            /* 12.5.3: printable, not hidden (1 Invisible, 2 Hidden, 32 NoView), unless the
+             * caller gives the flags. */
             if (err == PDF_OK)
-                err = pv_dict_set(a, widget, "F", pv_int(a, (flags | 4) & ~(1LL | 2 | 32)));
+                err = pv_dict_set(
+                    a, widget, "F",
+                    pv_int(a, spec->flags ? spec->flags : (flags | 4) & ~(1LL | 2 | 32)));
             if (err == PDF_OK)
                 err = set_appearance(a, widget, ap);
         }
@@ -623,9 +630,11 @@ pdf_err pdf_sig_add(pdf_update *u, const pdf_sig_spec *spec) {
             err = set_text(a, w, "T", spec->field ? spec->field : name);
         if (err == PDF_OK)
             err = pv_dict_set(a, w, "V", pv_ref(a, sig_num, 0));
-        /* 12.5.3: Print (4) | Locked (128). */
+        /* 12.5.3: Print (4) | Locked (128) unless asked otherwise. */
         if (err == PDF_OK)
-            err = pv_dict_set(a, w, "F", pv_int(a, 132));
+            err = pv_dict_set(
+                a, w, "F",
+                pv_int(a, spec->flags ? spec->flags : PDF_ANNOT_PRINT | PDF_ANNOT_LOCKED));
         if (err == PDF_OK)
             err = pv_dict_set(a, w, "Rect", pv_rect(a, spec->page >= 0 ? spec->rect : zero));
         if (err == PDF_OK)

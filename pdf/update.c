@@ -231,6 +231,41 @@ pdf_err pdf_update_add_annot(pdf_update *u, int index, uint32_t annot) {
     return pv_array_push(&u->a, arr, pv_ref(&u->a, annot, 0));
 }
 
+pdf_err pdf_update_add_annotation(uint32_t *num, pdf_update *u, int index, const char *subtype,
+                                  const double rect[4], int flags, uint32_t appearance,
+                                  const char *contents) {
+    arena *a = &u->a;
+    uint32_t pnum = 0;
+    uint16_t pgen = 0;
+    pdf_val *d = pv_dict(a), *ap = pv_dict(a);
+    pdf_err err = pdf_update_page(&pnum, &pgen, u, index);
+    if (err == PDF_OK)
+        err = pdf_update_new_object(num, u);
+    if (err == PDF_OK)
+        err = pv_dict_set(a, d, "Type", pv_name(a, "Annot"));
+    if (err == PDF_OK)
+        err = pv_dict_set(a, d, "Subtype", pv_name(a, subtype));
+    if (err == PDF_OK)
+        err = pv_dict_set(a, d, "Rect", pv_rect(a, rect));
+    if (err == PDF_OK)
+        err = pv_dict_set(a, d, "F", pv_int(a, flags));
+    if (err == PDF_OK)
+        err = pv_dict_set(a, d, "P", pv_ref(a, pnum, pgen));
+    if (err == PDF_OK && contents) {
+        pdf_val *t = pv_text(a, contents);
+        err = t ? pv_dict_set(a, d, "Contents", t) : pdf_fail(PDF_E_ARG, "contents not UTF-8");
+    }
+    if (err == PDF_OK)
+        err = pv_dict_set(a, ap, "N", pv_ref(a, appearance, 0));
+    if (err == PDF_OK)
+        err = pv_dict_set(a, d, "AP", ap);
+    if (err == PDF_OK)
+        err = pdf_update_put(u, *num, 0, d);
+    if (err == PDF_OK)
+        err = pdf_update_add_annot(u, index, *num);
+    return err;
+}
+
 /* ---- writing ---- */
 
 typedef struct enc_ctx {

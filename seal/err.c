@@ -24,6 +24,8 @@ const char *seal_strerror(seal_err err) {
         return "image refused";
     case SEAL_E_SIGN:
         return "signing failed";
+    case SEAL_E_TEMPLATE:
+        return "template refused";
     }
     return "unknown error";
 }

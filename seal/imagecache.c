@@ -12,6 +12,7 @@
 
 #include "base/fileio.h"
 #include "imaging/image.h"
+#include "imaging/seal.h"
 #include "seal/internal.h"
 
 #define MAX_PNG_BYTES ((size_t)64 * 1024 * 1024)
@@ -40,14 +41,46 @@ static bool cache_dir(char *out, size_t n) {
     return mkdir(out, 0700) == 0 || errno == EEXIST;
 }
 
-seal_err seal_image_load(pdf_image **out, const char *path) {
-    uint8_t *png = NULL, *cached = NULL;
-    size_t len = 0, clen = 0;
-    img_rgba *img = NULL;
+/* A prepared picture from a cache file, if it holds a good one. */
+static bool load_cached(pdf_image **out, const char *file) {
+    uint8_t *bytes = NULL;
+    size_t len = 0;
+    bool ok = file_read_all(&bytes, &len, file, MAX_CACHED) == 0 &&
+              pdf_image_deserialize(out, bytes, len) == PDF_OK;
+    free(bytes);
+    return ok;
+}
+
+/* Keeps a prepared picture in the cache (best effort: a cache that cannot be written is only
+ * slower). */
+static void store_cached(const char *file, const pdf_image *img) {
+    buf b;
+    buf_init(&b, MAX_CACHED);
+    if (pdf_image_serialize(&b, img) == PDF_OK) {
+        struct iovec part = {b.data, b.len};
+        (void)file_write_atomic(file, &part, 1, 0600);
+    }
+    buf_free(&b);
+}
+
+static seal_err prepare(pdf_image **out, const img_rgba *img) {
+    pdf_err pe = pdf_image_from_rgba(out, img->px, img->width, img->height);
+    if (pe == PDF_OK)
+        return SEAL_OK;
+    return seal_fail_lib(pe == PDF_E_NOMEM ? SEAL_E_NOMEM : SEAL_E_IMAGE, pdf_strerror(pe),
+                         pdf_errdetail());
+}
+
+seal_err seal_image_load(pdf_image **out, pdf_image **fog, const char *path) {
+    uint8_t *png = NULL;
+    size_t len = 0;
+    img_rgba *img = NULL, *fogged = NULL;
     seal_err err = SEAL_OK;
-    char dir[3072], file[4096];
+    char dir[3072], file[4096], fogfile[4096];
     bool have_dir = false;
     *out = NULL;
+    if (fog)
+        *fog = NULL;
     int e = file_read_all(&png, &len, path, MAX_PNG_BYTES);
     if (e) {
         err = e == EFBIG
@@ -61,34 +94,45 @@ seal_err seal_image_load(pdf_image **out, const char *path) {
         char hex[65];
         for (int i = 0; i < 32; i++)
             snprintf(hex + 2 * i, 3, "%02x", md[i]);
-        have_dir = snprintf(file, sizeof file, "%s/%s.pdfimage", dir, hex) < (int)sizeof file;
+        have_dir =
+            snprintf(file, sizeof file, "%s/%s.pdfimage", dir, hex) < (int)sizeof file &&
+            snprintf(fogfile, sizeof fogfile, "%s/%s.fog.pdfimage", dir, hex) < (int)sizeof fogfile;
     }
-    if (have_dir && file_read_all(&cached, &clen, file, MAX_CACHED) == 0 &&
-        pdf_image_deserialize(out, cached, clen) == PDF_OK)
-        goto out;
+    if (have_dir && load_cached(out, file) && (!fog || load_cached(fog, fogfile)))
+        goto out; /* all from the cache */
+    pdf_image_free(*out);
+    *out = NULL;
     img_err ie = img_png_decode(&img, png, len, NULL);
     if (ie != IMG_OK) {
         err = seal_fail_lib(SEAL_E_IMAGE, img_strerror(ie), img_errdetail());
         goto out;
     }
-    pdf_err pe = pdf_image_from_rgba(out, img->px, img->width, img->height);
-    if (pe != PDF_OK) {
-        err = seal_fail_lib(pe == PDF_E_NOMEM ? SEAL_E_NOMEM : SEAL_E_IMAGE, pdf_strerror(pe),
-                            pdf_errdetail());
+    if ((err = prepare(out, img)) != SEAL_OK)
         goto out;
+    if (fog) {
+        if ((ie = img_fog(&fogged, img, 0x5ea1)) != IMG_OK) {
+            err = seal_fail_lib(SEAL_E_IMAGE, img_strerror(ie), img_errdetail());
+            goto out;
+        }
+        if ((err = prepare(fog, fogged)) != SEAL_OK)
+            goto out;
     }
     if (have_dir) {
-        buf b;
-        buf_init(&b, MAX_CACHED);
-        if (pdf_image_serialize(&b, *out) == PDF_OK) {
-            struct iovec part = {b.data, b.len};
-            (void)file_write_atomic(file, &part, 1, 0600); /* best effort */
-        }
-        buf_free(&b);
+        store_cached(file, *out);
+        if (fog)
+            store_cached(fogfile, *fog);
     }
 out:
+    if (err != SEAL_OK) {
+        pdf_image_free(*out);
+        *out = NULL;
+        if (fog) {
+            pdf_image_free(*fog);
+            *fog = NULL;
+        }
+    }
     img_rgba_free(img);
+    img_rgba_free(fogged);
     free(png);
-    free(cached);
     return err;
 }

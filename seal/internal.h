@@ -1,12 +1,33 @@
 #ifndef ESEAL_SEAL_INTERNAL_H
 #define ESEAL_SEAL_INTERNAL_H
 
+#include "crypto/crypto.h"
 #include "seal/seal.h"
+
+struct seal_signer {
+    crypto_key *key;
+    bool own_key;
+    X509 *cert;
+    STACK_OF(X509) * chain;
+    crypto_signer *cs;
+    pdf_image *image;
+};
 
 seal_err seal_fail(seal_err err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 seal_err seal_fail_lib(seal_err err, const char *cause, const char *libdetail);
 
-/* The PDF image streams of a PNG picture, from the cache when it has them. */
-seal_err seal_image_load(pdf_image **out, const char *path);
+/* The PDF image streams of a PNG picture, from the cache when it has them; with fog not NULL,
+ * also those of its fogged rendering (imaging/seal.h img_fog). */
+seal_err seal_image_load(pdf_image **out, pdf_image **fog, const char *path);
+
+/* The steps every sealing shares. seal_begin opens data (taken over) into res->doc, checks that
+ * the document lets annotations or form fields be added (new_field) or filled, and starts the
+ * update. seal_finish adds the signature of spec (the caller has added its appearance or the
+ * signer's own is built here when spec->appearance is 0 and the field is visible), writes the
+ * update and puts the CMS in. */
+seal_err seal_begin(seal_result *res, pdf_update **u, uint8_t *data, size_t len,
+                    const seal_sign_opts *o, bool new_field);
+seal_err seal_finish(seal_result *res, seal_signer *s, pdf_update *u, pdf_sig_spec *spec);
+seal_err seal_from_pdf(pdf_err e);
 
 #endif

@@ -20,7 +20,8 @@ typedef enum seal_err {
     SEAL_E_DOCUMENT, /* the document is refused */
     SEAL_E_KEY,      /* the key or certificate is refused */
     SEAL_E_IMAGE,    /* the appearance image is refused */
-    SEAL_E_SIGN      /* building or placing the signature failed */
+    SEAL_E_SIGN,     /* building or placing the signature failed */
+    SEAL_E_TEMPLATE  /* the template or the values given for it are refused */
 } seal_err;
 
 const char *seal_strerror(seal_err err);
@@ -40,6 +41,13 @@ typedef struct seal_signer_opts {
 typedef struct seal_signer seal_signer;
 
 seal_err seal_signer_new(seal_signer **out, const seal_signer_opts *opts);
+/* A signer over a key held elsewhere (a remote key of the key process, crypto/keyproc.h):
+ * borrows key, copies cert and chain; opts->key, cert, chain and password are not used. */
+struct crypto_key;
+struct x509_st;
+struct stack_st_X509;
+seal_err seal_signer_from_key(seal_signer **out, struct crypto_key *key, struct x509_st *cert,
+                              struct stack_st_X509 *chain, const seal_signer_opts *opts);
 void seal_signer_free(seal_signer *s);
 const char *seal_signer_name(const seal_signer *s);
 
@@ -59,7 +67,8 @@ typedef struct seal_sign_opts {
 typedef struct seal_result {
     pdf_doc *doc;
     pdf_output out;
-    bool repaired; /* the input was damaged and rewritten whole before signing */
+    bool repaired;   /* the input was damaged and rewritten whole before signing */
+    char notes[256]; /* what the user should know that did not stop the work */
 } seal_result;
 
 /* Signs the PDF in data (malloc'd; taken over whatever happens). */
@@ -69,5 +78,9 @@ seal_err seal_sign_memory(seal_result *res, seal_signer *s, uint8_t *data, size_
 seal_err seal_sign_file(seal_signer *s, const char *in, const char *out, const seal_sign_opts *opts,
                         bool *repaired);
 void seal_result_free(seal_result *res);
+
+/* Draws a round seal picture (imaging/seal.h img_seal_draw) of px x px into a PNG. */
+seal_err seal_draw_file(const char *out_png, const char *name, const char *code, uint32_t px,
+                        const char *font);
 
 #endif

@@ -10,21 +10,13 @@
 #include "imaging/image.h"
 #include "seal/internal.h"
 
-struct seal_signer {
-    crypto_key *key;
-    X509 *cert;
-    STACK_OF(X509) * chain;
-    crypto_signer *cs;
-    pdf_image *image;
-};
-
 static seal_err from_crypto(crypto_err e) {
     if (e == CRYPTO_E_NOMEM)
         return seal_fail(SEAL_E_NOMEM, "out of memory");
     return seal_fail_lib(SEAL_E_KEY, crypto_strerror(e), crypto_errdetail());
 }
 
-static seal_err from_pdf(pdf_err e) {
+seal_err seal_from_pdf(pdf_err e) {
     if (e == PDF_E_NOMEM)
         return seal_fail(SEAL_E_NOMEM, "out of memory");
     if (e == PDF_E_IO)
@@ -50,6 +42,7 @@ seal_err seal_signer_new(seal_signer **out, const seal_signer_opts *o) {
         err = from_crypto(ce);
         goto out;
     }
+    s->own_key = true;
     if (o->cert) {
         /* The certificate file's first certificate is the signer's; the rest join the chain. */
         if ((ce = crypto_certs_load(&certs, o->cert)) != CRYPTO_OK) {
@@ -86,10 +79,44 @@ seal_err seal_signer_new(seal_signer **out, const seal_signer_opts *o) {
         goto out;
     }
     if (o->image)
-        err = seal_image_load(&s->image, o->image);
+        err = seal_image_load(&s->image, NULL, o->image);
 out:
     sk_X509_pop_free(certs, X509_free);
     sk_X509_pop_free(chain, X509_free);
+    if (err == SEAL_OK)
+        *out = s;
+    else
+        seal_signer_free(s);
+    return err;
+}
+
+seal_err seal_signer_from_key(seal_signer **out, crypto_key *key, X509 *cert,
+                              STACK_OF(X509) * chain, const seal_signer_opts *o) {
+    seal_err err = SEAL_OK;
+    seal_signer *s = calloc(1, sizeof *s);
+    *out = NULL;
+    if (!s)
+        return SEAL_E_NOMEM;
+    s->key = key;
+    if (!cert) {
+        err = seal_fail(SEAL_E_KEY, "the key process has no certificate for the signing key");
+        goto out;
+    }
+    if (!X509_up_ref(cert) || (chain && !(s->chain = X509_chain_up_ref(chain)))) {
+        err = SEAL_E_NOMEM;
+        goto out;
+    }
+    s->cert = cert;
+    crypto_signer_opts so = {.digest = o ? o->digest : NULL,
+                             .padding = o && o->pss ? CRYPTO_PAD_PSS : CRYPTO_PAD_AUTO};
+    crypto_err ce = crypto_signer_new(&s->cs, s->key, s->cert, s->chain, &so);
+    if (ce != CRYPTO_OK) {
+        err = from_crypto(ce);
+        goto out;
+    }
+    if (o && o->image)
+        err = seal_image_load(&s->image, NULL, o->image);
+out:
     if (err == SEAL_OK)
         *out = s;
     else
@@ -101,7 +128,8 @@ void seal_signer_free(seal_signer *s) {
     if (!s)
         return;
     crypto_signer_free(s->cs);
-    crypto_key_free(s->key);
+    if (s->own_key)
+        crypto_key_free(s->key);
     X509_free(s->cert);
     sk_X509_pop_free(s->chain, X509_free);
     pdf_image_free(s->image);
@@ -182,70 +210,57 @@ static seal_err check_opts(const seal_sign_opts *o) {
     return SEAL_OK;
 }
 
-seal_err seal_sign_memory(seal_result *res, seal_signer *s, uint8_t *data, size_t len,
-                          const seal_sign_opts *o) {
-    seal_err err = SEAL_OK;
+seal_err seal_begin(seal_result *res, pdf_update **u, uint8_t *data, size_t len,
+                    const seal_sign_opts *o, bool new_field) {
     pdf_err pe;
-    pdf_update *u = NULL;
-    buf cms;
-    buf_init(&cms, 1024 * 1024);
+    seal_err err = SEAL_OK;
     memset(res, 0, sizeof *res);
+    *u = NULL;
     if ((err = check_opts(o)) != SEAL_OK) {
         free(data);
         return err;
     }
     pdf_open_opts po = {.password = o->doc_password, .repair = !o->no_repair};
-    if ((pe = pdf_doc_open(&res->doc, data, len, &po)) != PDF_OK) {
-        err = from_pdf(pe);
-        goto out;
+    if ((pe = pdf_doc_open(&res->doc, data, len, &po)) != PDF_OK ||
+        (pe = pdf_doc_may_sign(res->doc, new_field)) != PDF_OK ||
+        (pe = pdf_update_begin(u, res->doc)) != PDF_OK) {
+        err = seal_from_pdf(pe);
+        seal_result_free(res);
+        return err;
     }
     res->repaired = pdf_doc_repaired(res->doc);
-    bool new_field = !o->existing_field;
-    if ((pe = pdf_doc_may_sign(res->doc, new_field)) != PDF_OK ||
-        (pe = pdf_update_begin(&u, res->doc)) != PDF_OK) {
-        err = from_pdf(pe);
-        goto out;
-    }
-    time_t when = o->when ? o->when : time(NULL);
-    pdf_sig_spec spec = {.field = o->field,
-                         .existing = o->existing_field,
-                         .page = o->page > 0 ? o->page - 1 : -1,
-                         .docmdp = o->certify,
-                         .subfilter = "ETSI.CAdES.detached",
-                         .reason = o->reason,
-                         .location = o->location,
-                         .contact = o->contact,
-                         .signing_time = when,
-                         .contents_capacity = crypto_signer_max_size(s->cs)};
-    if (spec.page >= 0 && !o->existing_field) {
-        pdf_page_geom g;
-        if ((pe = pdf_page_geometry(&g, res->doc, spec.page)) != PDF_OK) {
-            err = from_pdf(pe);
-            goto out;
+    return SEAL_OK;
+}
+
+seal_err seal_finish(seal_result *res, seal_signer *s, pdf_update *u, pdf_sig_spec *spec) {
+    seal_err err = SEAL_OK;
+    pdf_err pe = PDF_OK;
+    buf cms;
+    buf_init(&cms, 1024 * 1024);
+    spec->contents_capacity = crypto_signer_max_size(s->cs);
+    if (!spec->subfilter)
+        spec->subfilter = "ETSI.CAdES.detached";
+    if (!spec->appearance) {
+        pdf_sig_field where;
+        pe = pdf_sig_locate(&where, u, spec);
+        if (pe == PDF_OK && where.visible && s->image) {
+            uint32_t img, iw, ih;
+            pdf_image_size(s->image, &iw, &ih);
+            pe = pdf_update_add_image(&img, u, s->image);
+            if (pe == PDF_OK)
+                pe = pdf_update_add_image_form(&spec->appearance, u, where.width, where.height,
+                                               where.rotate, img, iw, ih);
+        } else if (pe == PDF_OK && where.visible) {
+            pe = text_appearance(&spec->appearance, u, &where, crypto_signer_name(s->cs),
+                                 spec->signing_time);
         }
-        pdf_page_view_mm_to_user(spec.rect, &g, o->rect_mm);
-    }
-    pdf_sig_field where;
-    if ((pe = pdf_sig_locate(&where, u, &spec)) != PDF_OK) {
-        err = from_pdf(pe);
-        goto out;
-    }
-    if (where.visible && s->image) {
-        uint32_t img, iw, ih;
-        pdf_image_size(s->image, &iw, &ih);
-        pe = pdf_update_add_image(&img, u, s->image);
-        if (pe == PDF_OK)
-            pe = pdf_update_add_image_form(&spec.appearance, u, where.width, where.height,
-                                           where.rotate, img, iw, ih);
-    } else if (where.visible) {
-        pe = text_appearance(&spec.appearance, u, &where, crypto_signer_name(s->cs), when);
     }
     if (pe == PDF_OK)
-        pe = pdf_sig_add(u, &spec);
+        pe = pdf_sig_add(u, spec);
     if (pe == PDF_OK)
         pe = pdf_update_write(&res->out, u);
     if (pe != PDF_OK) {
-        err = from_pdf(pe);
+        err = seal_from_pdf(pe);
         goto out;
     }
     /* ISO 32000-2 12.8.1: the digest covers the byte ranges, everything but /Contents. */
@@ -264,6 +279,34 @@ seal_err seal_sign_memory(seal_result *res, seal_signer *s, uint8_t *data, size_
         err = seal_fail_lib(SEAL_E_SIGN, pdf_strerror(pe), pdf_errdetail());
 out:
     buf_free(&cms);
+    return err;
+}
+
+seal_err seal_sign_memory(seal_result *res, seal_signer *s, uint8_t *data, size_t len,
+                          const seal_sign_opts *o) {
+    pdf_update *u = NULL;
+    seal_err err = seal_begin(res, &u, data, len, o, !o->existing_field);
+    if (err != SEAL_OK)
+        return err;
+    time_t when = o->when ? o->when : time(NULL);
+    pdf_sig_spec spec = {.field = o->field,
+                         .existing = o->existing_field,
+                         .page = o->page > 0 ? o->page - 1 : -1,
+                         .docmdp = o->certify,
+                         .reason = o->reason,
+                         .location = o->location,
+                         .contact = o->contact,
+                         .signing_time = when};
+    if (spec.page >= 0 && !o->existing_field) {
+        pdf_page_geom g;
+        pdf_err pe = pdf_page_geometry(&g, res->doc, spec.page);
+        if (pe != PDF_OK)
+            err = seal_from_pdf(pe);
+        else
+            pdf_page_view_mm_to_user(spec.rect, &g, o->rect_mm);
+    }
+    if (err == SEAL_OK)
+        err = seal_finish(res, s, u, &spec);
     pdf_update_free(u);
     if (err != SEAL_OK)
         seal_result_free(res);

@@ -1,0 +1,59 @@
+/* What the command-line programs (eseal, autoseal) share: one-line errors, number and
+ * rectangle parsing, and the signer options. Exit status: 0 success, 1 refused or failed,
+ * 2 usage errors. */
+#ifndef ESEAL_CLI_CLI_H
+#define ESEAL_CLI_CLI_H
+
+#include <stdbool.h>
+
+#include "seal/seal.h"
+
+extern const char *cli_prog;
+
+/* "prog: what: msg" (what may be NULL) on stderr; returns 1. */
+int cli_fail(const char *what, const char *msg);
+/* "prog cmd: msg (see prog cmd --help)" on stderr; returns 2. */
+int cli_usage(const char *cmd, const char *msg);
+/* The message for a getopt failure at argv[optind - 1] (c is ':' or '?'); returns 2. */
+int cli_bad_option(const char *cmd, int c, char **argv);
+bool cli_int(int *out, const char *s, int lo, int hi);
+bool cli_rect(double r[4], const char *s);
+/* The first line of a password file (caller frees with cli_free_secret); NULL after printing
+ * the error. */
+char *cli_read_secret(const char *path);
+void cli_free_secret(char *s);
+
+/* The signer options of sign, stamp and batch: --key --cert --chain --pass-file --digest --pss */
+enum { CLI_O_KEY = 1000, CLI_O_CERT, CLI_O_CHAIN, CLI_O_PASS, CLI_O_DIGEST, CLI_O_PSS };
+#define CLI_SIGNER_OPTIONS                                                                         \
+    {"key", required_argument, NULL, CLI_O_KEY}, {"cert", required_argument, NULL, CLI_O_CERT},    \
+        {"chain", required_argument, NULL, CLI_O_CHAIN},                                           \
+        {"pass-file", required_argument, NULL, CLI_O_PASS},                                        \
+        {"digest", required_argument, NULL, CLI_O_DIGEST}, {                                       \
+        "pss", no_argument, NULL, CLI_O_PSS                                                        \
+    }
+#define CLI_SIGNER_HELP                                                                            \
+    "  --key FILE          private key: PEM (PKCS#8, possibly encrypted) or PKCS#12\n"             \
+    "  --cert FILE         signer certificate (PEM/DER); may be omitted with PKCS#12\n"            \
+    "  --chain FILE        intermediate certificates to embed (PEM)\n"                             \
+    "  --pass-file FILE    password of the key (first line of FILE)\n"                             \
+    "  --digest NAME       sha256, sha384 or sha512 (default by key)\n"                            \
+    "  --pss               RSA-PSS instead of PKCS#1 v1.5 for RSA keys\n"
+
+typedef struct cli_signer {
+    seal_signer_opts so;
+    const char *pass_file;
+    char *password;
+} cli_signer;
+
+/* Takes option c if it is a signer option. */
+bool cli_signer_opt(cli_signer *cs, int c, const char *arg);
+/* The signer, or NULL after printing why. */
+seal_signer *cli_signer_open(cli_signer *cs);
+void cli_signer_done(cli_signer *cs);
+
+int cmd_sign(int argc, char **argv);
+int cmd_stamp(int argc, char **argv);
+int cmd_seal(int argc, char **argv);
+
+#endif

@@ -1,0 +1,114 @@
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/cli.h"
+#include "crypto/crypto.h"
+
+int cli_fail(const char *what, const char *msg) {
+    if (what)
+        fprintf(stderr, "%s: %s: %s\n", cli_prog, what, msg);
+    else
+        fprintf(stderr, "%s: %s\n", cli_prog, msg);
+    return 1;
+}
+
+int cli_usage(const char *cmd, const char *msg) {
+    fprintf(stderr, "%s %s: %s (see %s %s --help)\n", cli_prog, cmd, msg, cli_prog, cmd);
+    return 2;
+}
+
+int cli_bad_option(const char *cmd, int c, char **argv) {
+    extern int optind;
+    char msg[160];
+    snprintf(msg, sizeof msg, c == ':' ? "option '%s' needs a value" : "unknown option '%s'",
+             argv[optind - 1]);
+    return cli_usage(cmd, msg);
+}
+
+bool cli_int(int *out, const char *s, int lo, int hi) {
+    char *end;
+    errno = 0;
+    long v = strtol(s, &end, 10);
+    if (errno || end == s || *end || v < lo || v > hi)
+        return false;
+    *out = (int)v;
+    return true;
+}
+
+bool cli_rect(double r[4], const char *s) {
+    const char *p = s;
+    for (int i = 0; i < 4; i++) {
+        char *end;
+        errno = 0;
+        r[i] = strtod(p, &end);
+        if (errno || end == p || !isfinite(r[i]))
+            return false;
+        if (i < 3 && *end != ',')
+            return false;
+        if (i == 3 && *end)
+            return false;
+        p = end + (i < 3);
+    }
+    return true;
+}
+
+char *cli_read_secret(const char *path) {
+    char *s = NULL;
+    if (crypto_read_password(&s, path) != CRYPTO_OK) {
+        cli_fail(path, crypto_errdetail());
+        return NULL;
+    }
+    return s;
+}
+
+void cli_free_secret(char *s) {
+    if (s) {
+        memset(s, 0, strlen(s));
+        free(s);
+    }
+}
+
+bool cli_signer_opt(cli_signer *cs, int c, const char *arg) {
+    switch (c) {
+    case CLI_O_KEY:
+        cs->so.key = arg;
+        return true;
+    case CLI_O_CERT:
+        cs->so.cert = arg;
+        return true;
+    case CLI_O_CHAIN:
+        cs->so.chain = arg;
+        return true;
+    case CLI_O_PASS:
+        cs->pass_file = arg;
+        return true;
+    case CLI_O_DIGEST:
+        cs->so.digest = arg;
+        return true;
+    case CLI_O_PSS:
+        cs->so.pss = true;
+        return true;
+    default:
+        return false;
+    }
+}
+
+seal_signer *cli_signer_open(cli_signer *cs) {
+    seal_signer *s = NULL;
+    if (cs->pass_file && !(cs->password = cli_read_secret(cs->pass_file)))
+        return NULL;
+    cs->so.password = cs->password;
+    if (seal_signer_new(&s, &cs->so) != SEAL_OK) {
+        cli_fail(NULL, seal_errdetail());
+        return NULL;
+    }
+    return s;
+}
+
+void cli_signer_done(cli_signer *cs) {
+    cli_free_secret(cs->password);
+    cs->password = NULL;
+}

@@ -224,10 +224,12 @@ static seal_err get_place(seal_place *out, const tctx *c, const json *obj, const
     for (int i = 0; i < 4; i++)
         if (strcmp(corner, corners[i]) == 0)
             k = i;
-    if (k < 0)
-        return bad(c, json_get(at, "corner"), where,
-                   "corner: expected top-left, top-right, bottom-left or bottom-right, got \"%s\"",
-                   corner);
+    if (k < 0) {
+        char key[160];
+        keypath(key, sizeof key, where, "corner");
+        return bad(c, json_get(at, "corner"), key,
+                   "expected top-left, top-right, bottom-left or bottom-right, got \"%s\"", corner);
+    }
     out->corner = (seal_corner)k;
     err = get_number(&out->x_mm, c, at, "x_mm", where, 0, 2000, 0, true);
     if (err == SEAL_OK)

@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -95,7 +96,8 @@ static int write_full(int fd, const void *p, size_t n) {
     return 0;
 }
 
-int file_write_atomic(const char *path, const struct iovec *parts, int nparts, unsigned mode) {
+static int write_atomic(const char *path, const struct iovec *parts, int nparts, unsigned mode,
+                        bool sync) {
     int err = 0;
     int fd = -1;
     char tmp[PATH_MAX];
@@ -111,7 +113,7 @@ int file_write_atomic(const char *path, const struct iovec *parts, int nparts, u
     umask(mask);
     if (!err && fchmod(fd, (mode_t)mode & ~mask) != 0)
         err = errno;
-    if (!err && fsync(fd) != 0)
+    if (!err && sync && fsync(fd) != 0)
         err = errno;
     if (close(fd) != 0 && !err)
         err = errno;
@@ -120,4 +122,13 @@ int file_write_atomic(const char *path, const struct iovec *parts, int nparts, u
     if (err)
         unlink(tmp);
     return err;
+}
+
+int file_write_atomic(const char *path, const struct iovec *parts, int nparts, unsigned mode) {
+    return write_atomic(path, parts, nparts, mode, true);
+}
+
+int file_write_atomic_nosync(const char *path, const struct iovec *parts, int nparts,
+                             unsigned mode) {
+    return write_atomic(path, parts, nparts, mode, false);
 }

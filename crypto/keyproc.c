@@ -173,6 +173,9 @@ crypto_err crypto_keyproc_serve(int fd, crypto_key *const *keys, X509 *const *ce
                                 STACK_OF(X509) *const *chains, size_t n) {
     crypto_err err = CRYPTO_OK;
     sign_ctx sc[MAX_KEYS] = {{0}};
+    /* Each connection signs with its own copy of the keys: OpenSSL serialises the RSA blinding
+     * of one key used from several threads, which left all but one worker waiting. */
+    EVP_PKEY *own[MAX_KEYS] = {NULL};
     buf b;
     buf_init(&b, MAX_HELLO);
     uint8_t head[2] = {'H', 0};
@@ -206,6 +209,12 @@ crypto_err crypto_keyproc_serve(int fd, crypto_key *const *keys, X509 *const *ce
         err = crypto_fail(CRYPTO_E_IO, "cannot send the key process hello");
         goto out;
     }
+    for (size_t i = 0; i < n; i++) {
+        if (!(own[i] = EVP_PKEY_dup(crypto_key_public(keys[i])))) {
+            err = crypto_fail(CRYPTO_E_NOMEM, "cannot copy a key for a connection");
+            goto out;
+        }
+    }
     for (;;) {
         uint8_t *req = NULL, reply[MAX_REPLY];
         size_t len = 0, sig_len = MAX_REPLY - 2;
@@ -222,7 +231,7 @@ crypto_err crypto_keyproc_serve(int fd, crypto_key *const *keys, X509 *const *ce
             req[4] != (size_t)EVP_MD_get_size(md) || len != 5u + req[4]) {
             se = crypto_fail(CRYPTO_E_ARG, "malformed signing request");
         } else {
-            EVP_PKEY *pkey = crypto_key_public(keys[req[1]]);
+            EVP_PKEY *pkey = own[req[1]];
             se = (size_t)EVP_PKEY_get_size(pkey) > sig_len
                      ? crypto_fail(CRYPTO_E_LIMIT, "signature too large")
                      : serve_sign(reply + 2, &sig_len, &sc[req[1]], pkey, md, req[2], req[3],
@@ -242,8 +251,10 @@ crypto_err crypto_keyproc_serve(int fd, crypto_key *const *keys, X509 *const *ce
         }
     }
 out:
-    for (size_t i = 0; i < MAX_KEYS; i++)
+    for (size_t i = 0; i < MAX_KEYS; i++) {
         EVP_PKEY_CTX_free(sc[i].ctx);
+        EVP_PKEY_free(own[i]);
+    }
     buf_free(&b);
     return err;
 }

@@ -54,6 +54,9 @@ img_err img_decode(img_rgba **out, const uint8_t *data, size_t len, const img_li
 img_err img_read_file(img_rgba **out, const char *path, const img_limits *lim);
 
 img_err img_rgba_new(img_rgba **out, uint32_t width, uint32_t height);
+/* A copy no larger than max_side pixels on its longer side (area averaging, with alpha
+ * premultiplied so that transparent pixels do not darken the edges); dpi scaled with it. */
+img_err img_rgba_downscale(img_rgba **out, const img_rgba *in, uint32_t max_side);
 void img_rgba_free(img_rgba *img);
 
 #endif

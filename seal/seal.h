@@ -61,6 +61,7 @@ typedef struct seal_sign_opts {
     const char *doc_password; /* to open the document; NULL for the empty user password */
     bool no_repair;           /* refuse damaged files rather than rewriting them */
     time_t when;              /* signing time; 0: now */
+    bool no_sync;             /* the caller syncs the output (a batch, once per group of files) */
 } seal_sign_opts;
 
 /* A signed document in memory: write its parts in order. */

@@ -335,7 +335,8 @@ seal_err seal_sign_file(seal_signer *s, const char *in, const char *out, const s
         return err;
     struct iovec parts[2];
     int n = pdf_output_parts(&res.out, parts);
-    e = file_write_atomic(out, parts, n, 0644);
+    e = opts->no_sync ? file_write_atomic_nosync(out, parts, n, 0644)
+                      : file_write_atomic(out, parts, n, 0644);
     if (e)
         err = seal_fail(SEAL_E_IO, "%s: %s", out, strerror(e));
     if (repaired)

@@ -422,15 +422,18 @@ static seal_err add_qr(seal_result *res, pdf_update *u, seal_stamper *st, const 
         pdf_page_geom g;
         pdf_err pe = pdf_page_geometry(&g, res->doc, pages[i]);
         double rect[4], side = t->qr_mm * PT_PER_MM / g.user_unit;
+        /* Drawn in module units (integers, short to write) and scaled by one cm. */
+        double units = q->size + 8;
         buf_reset(&path);
-        int rc = buf_printf(&path, "1 g 0 0 %.3f %.3f re f 0 g\n", side, side);
+        int rc = buf_printf(&path, "1 g 0 0 %.3f %.3f re f q %.5f 0 0 %.5f 0 0 cm 0 g\n", side,
+                            side, side / units, side / units);
         if (pe == PDF_OK && rc == BUF_OK) {
-            img_err ie = img_qr_path(&path, q, 0, 0, side);
+            img_err ie = img_qr_path(&path, q, 0, 0, units);
             if (ie != IMG_OK) {
                 err = from_img(ie);
                 break;
             }
-            rc = buf_puts(&path, "f\n");
+            rc = buf_puts(&path, "f Q\n");
         }
         uint8_t *data = rc == BUF_OK ? arena_memdup(a, path.data, path.len) : NULL;
         if (pe == PDF_OK && !data)
@@ -585,7 +588,8 @@ seal_err seal_stamp_file(seal_stamper *st, const seal_values *v, const char *in,
         return err;
     struct iovec parts[2];
     int n = pdf_output_parts(&res.out, parts);
-    e = file_write_atomic(out, parts, n, 0644);
+    e = o->no_sync ? file_write_atomic_nosync(out, parts, n, 0644)
+                   : file_write_atomic(out, parts, n, 0644);
     if (e)
         err = seal_fail(SEAL_E_IO, "%s: %s", out, strerror(e));
     if (notes && notes_len) {

@@ -51,6 +51,13 @@ batch -q >"$tmp/o3" 2>/dev/null || true
 grep -q "1 sealed, 9 skipped" "$tmp/o3" && prefix_kept "$tmp/in/lic02.pdf" "$tmp/out/lic02.pdf" &&
     pass "a changed input is sealed again" || fail "changed input: $(cat "$tmp/o3")"
 
+# An output cut short (a crash before its group of files was synced) is not taken for sealed.
+size=$(stat -c %s "$tmp/out/lic03.pdf")
+truncate -s $((size - 100)) "$tmp/out/lic03.pdf"
+batch -q >"$tmp/o5" 2>/dev/null || true
+grep -q "1 sealed, 9 skipped" "$tmp/o5" && pdfsig_check "$tmp/out/lic03.pdf" 1 &&
+    pass "a truncated output is sealed again" || fail "truncated output: $(cat "$tmp/o5")"
+
 # The key is the key process's: a key that cannot be read fails the batch, said once per worker,
 # and no file is written.
 rc=0

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "seal/extract.h"
 
 static void usage_draw(FILE *f) {
     fprintf(f, "usage: eseal seal draw --name TEXT [--code TEXT] [--size PX] [--font FILE] "
@@ -59,6 +60,65 @@ static int seal_draw(int argc, char **argv) {
     return 0;
 }
 
+static void usage_extract(FILE *f) {
+    fprintf(f,
+            "usage: eseal seal extract SCAN OUT.png [--json] [--dpi N]\n"
+            "\n"
+            "Finds the red seal stamped on a scanned confirmation letter (JPEG or PNG, 100-600\n"
+            "dpi) and takes it out: cropped, paper made transparent, one seal red, 42 mm across\n"
+            "at the scan's resolution. A scan with no seal, several seals, a seal that is not\n"
+            "red or one too faint to trust is refused (exit 1) and nothing is written.\n"
+            "\n"
+            "  --json     print what was found: {\"seals\":[{\"cx\",\"cy\",\"diameter\",\n"
+            "             \"confidence\",\"colour\"}],\"flags\":[...]} in pixels of the scan\n"
+            "             (x right, y down, from the top-left corner)\n"
+            "  --dpi N    the scan's resolution, when the file does not say (default: from\n"
+            "             the file, else the page taken as A4)\n");
+}
+
+static int seal_extract(int argc, char **argv) {
+    enum { O_JSON = 256, O_DPI };
+    static const struct option longopts[] = {{"json", no_argument, NULL, O_JSON},
+                                             {"dpi", required_argument, NULL, O_DPI},
+                                             {"help", no_argument, NULL, 'h'},
+                                             {NULL, 0, NULL, 0}};
+    bool json = false;
+    int dpi = 0, c, rc = 0;
+    optind = 1;
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
+        switch (c) {
+        case O_JSON:
+            json = true;
+            break;
+        case O_DPI:
+            if (!cli_int(&dpi, optarg, 50, 2400))
+                return cli_usage("seal extract", "--dpi needs a resolution from 50 to 2400");
+            break;
+        case 'h':
+            usage_extract(stdout);
+            return 0;
+        default:
+            return cli_bad_option("seal extract", c, argv);
+        }
+    }
+    if (argc - optind != 2)
+        return cli_usage("seal extract", "needs SCAN and OUT.png");
+    seal_extract_report rep;
+    seal_err err = seal_extract_file(&rep, argv[optind], argv[optind + 1], dpi);
+    if (json && (err == SEAL_OK || err == SEAL_E_IMAGE)) {
+        buf b;
+        buf_init(&b, 1024 * 1024);
+        if (seal_extract_report_json(&b, &rep) == SEAL_OK)
+            printf("%.*s\n", (int)b.len, (const char *)b.data);
+        buf_free(&b);
+    }
+    if (err != SEAL_OK)
+        rc = cli_fail(argv[optind], seal_errdetail());
+    seal_extract_report_free(&rep);
+    return rc;
+}
+
 int cmd_seal(int argc, char **argv) {
     if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
         fprintf(argc < 2 ? stderr : stdout, "usage: eseal seal extract SCAN OUT.png [--json]\n"
@@ -68,6 +128,8 @@ int cmd_seal(int argc, char **argv) {
     }
     if (strcmp(argv[1], "draw") == 0)
         return seal_draw(argc - 1, argv + 1);
+    if (strcmp(argv[1], "extract") == 0)
+        return seal_extract(argc - 1, argv + 1);
     fprintf(stderr, "%s seal: unknown command '%s' (see eseal seal --help)\n", cli_prog, argv[1]);
     return 2;
 }

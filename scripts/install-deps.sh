@@ -12,7 +12,7 @@ packages=(
     # the CJK font seals and watermarks are drawn with
     fonts-noto-cjk
     # tests and benchmarks: outside judges of what eseal writes
-    qpdf poppler-utils ghostscript openssl zbar-tools hyperfine time
+    qpdf poppler-utils ghostscript openssl zbar-tools jq hyperfine time
 )
 
 missing=()

@@ -23,11 +23,11 @@ struct json {
     json_type type;
     bool b;
     double num;
-    const char *str; /* NUL-terminated UTF-8 (no NULs inside) */
-    size_t len;      /* string length; items of an array or object */
-    json **items;    /* array items, or object values */
+    const char *str;   /* NUL-terminated UTF-8 (no NULs inside) */
+    size_t len;        /* string length; items of an array or object */
+    json **items;      /* array items, or object values */
     const char **keys; /* object keys, in document order */
-    size_t line, col; /* where the value starts, for messages */
+    size_t line, col;  /* where the value starts, for messages */
 };
 
 #define JSON_MAX_DEPTH 64

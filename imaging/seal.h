@@ -18,17 +18,17 @@ typedef struct img_seal_candidate {
 } img_seal_candidate;
 
 enum {
-    IMG_SEAL_NO_SEAL = 1,  /* no seal found */
-    IMG_SEAL_SEVERAL = 2,  /* more than one seal */
-    IMG_SEAL_NOT_RED = 4,  /* a seal that is not red: not a valid enterprise seal */
-    IMG_SEAL_FAINT = 8     /* a seal too faint to trust */
+    IMG_SEAL_NO_SEAL = 1, /* no seal found */
+    IMG_SEAL_SEVERAL = 2, /* more than one seal */
+    IMG_SEAL_NOT_RED = 4, /* a seal that is not red: not a valid enterprise seal */
+    IMG_SEAL_FAINT = 8    /* a seal too faint to trust */
 };
 
 typedef struct img_seal_scan {
     img_seal_candidate *seals; /* most confident first */
     size_t n;
-    unsigned flags;  /* IMG_SEAL_* */
-    double dpi;      /* the resolution used: from the file, else from the page size (A4) */
+    unsigned flags; /* IMG_SEAL_* */
+    double dpi;     /* the resolution used: from the file, else from the page size (A4) */
 } img_seal_scan;
 
 /* Finds seals on a scan at 100-600 dpi. dpi 0: the file's, else estimated assuming the scan is
@@ -46,8 +46,8 @@ img_err img_seal_extract(img_rgba **out, const img_rgba *scan, const img_seal_ca
  * name along the upper arc, optional code (e.g. the seal's number) along the lower arc, as an
  * RGBA picture of px x px with a transparent background. font: a TrueType/OpenType/TTC file
  * with the CJK glyphs needed (NULL: the first of the Debian CJK fonts found, see glyph.h). */
-img_err img_seal_draw(img_rgba **out, const char *name_utf8, const char *code_utf8,
-                      uint32_t px, const char *font);
+img_err img_seal_draw(img_rgba **out, const char *name_utf8, const char *code_utf8, uint32_t px,
+                      const char *font);
 
 /* A fogged rendering of a seal picture, for the screen: noise, haze and lowered contrast, so
  * that a screenshot never carries the crisp seal. seed makes it reproducible. */

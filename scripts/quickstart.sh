@@ -8,16 +8,24 @@ scripts/install-deps.sh
 cmake -S . -B build -DCMAKE_BUILD_TYPE=Release >/dev/null
 cmake --build build -j"$(nproc)" >/dev/null
 
-# A throwaway demo PKI and seal picture (never use these for anything real).
+# A throwaway demo PKI (never use it for anything real).
 tests/pki/make-pki.sh build/demo/pki >/dev/null
-build/tests/make_test_seal build/demo/seal.png 496
 
 mkdir -p out
-build/bin/eseal sign samples/licence.pdf out/licence-sealed.pdf \
+# The bureau issues a licence: the sample licence stamped from the export-licence template (the
+# bureau's seal, fog on screen, a QR code for the verification page, a watermark) and signed.
+build/bin/eseal stamp samples/licence.pdf out/licence-sealed.pdf \
+    --template templates/export-licence.json \
     --key build/demo/pki/rsa2048.key --cert build/demo/pki/rsa2048.pem \
-    --chain build/demo/pki/chain.pem \
-    --page 1 --rect 134,69,42,42 --image build/demo/seal.png \
-    --reason "Licence issued" --location "Demo bureau"
+    --chain build/demo/pki/chain.pem --qr-key build/demo/pki/ec256.key \
+    --set licence_id=1.2.156.3005.2.11100000000013338W011.11990000MB0001234L.20240000128.001.A \
+    --set enterprise=示例科技有限公司 --set credit_code=91990000MA0000001B \
+    --set valid_from=2024-03-15 --set valid_to=2024-12-31
 echo
-echo "The sealed licence is $(pwd)/out/licence-sealed.pdf; pdfsig says:"
+echo "The sealed licence is $(pwd)/out/licence-sealed.pdf"
+echo "On screen the seal is fogged; printed, it is crisp. pdfsig says:"
 pdfsig out/licence-sealed.pdf
+echo "Its QR code says:"
+pdftoppm -r 150 -png -singlefile out/licence-sealed.pdf out/licence-sealed
+zbarimg --raw -q -Sbinary --nodbus out/licence-sealed.png
+echo

@@ -63,8 +63,9 @@ static void usage(FILE *f) {
 }
 
 typedef struct job {
-    char *name; /* file name in IN_DIR */
-    char *meta; /* the file's metadata line (JSON), or NULL */
+    char *name;   /* file name in IN_DIR */
+    char *meta;   /* the file's metadata line (JSON), or NULL */
+    bool written; /* reported written, awaiting its group's sync */
 } job;
 
 typedef struct batch {
@@ -120,6 +121,7 @@ static int list_jobs(batch *b) {
         }
         b->jobs[b->njobs].name = strdup(e->d_name);
         b->jobs[b->njobs].meta = NULL;
+        b->jobs[b->njobs].written = false;
         if (!b->jobs[b->njobs].name) {
             rc = cli_fail(NULL, "out of memory");
             break;
@@ -320,7 +322,9 @@ static bool already_sealed(const char *in, const char *out) {
     return same;
 }
 
-/* A report line to the parent: "index<TAB>S|K|F<TAB>message\n", one write of at most
+/* A report line to the parent: "index<TAB>status<TAB>message\n" with status S sealed (on
+ * disk), W written (its group not yet synced; for the progress bar), K skipped, F failed,
+ * X the worker could not start; one write of at most
  * PIPE_BUF bytes so that lines from several workers never interleave. */
 static void report(int fd, size_t index, char status, const char *msg) {
     char line[PIPE_BUF];
@@ -435,6 +439,7 @@ static int run_worker(batch *b, int keyfd, int repfd, atomic_size_t *next) {
             report(repfd, i, 'F', seal_errdetail());
             continue;
         }
+        report(repfd, i, 'W', "");
         group[ngroup] = i;
         snprintf(gstatus[ngroup], sizeof gstatus[ngroup], "%s", notes);
         if (++ngroup == SYNC_GROUP) {
@@ -459,6 +464,7 @@ out:
 
 typedef struct tally {
     size_t sealed, skipped, failed, done;
+    size_t written; /* awaiting the sync of their group */
     double start;
 } tally;
 
@@ -469,11 +475,12 @@ static double now(void) {
 }
 
 static void progress(const tally *t, size_t total, bool last) {
-    double el = now() - t->start, rate = el > 0 ? (double)t->done / el : 0;
-    int width = 30, fill = total ? (int)((double)t->done / (double)total * width) : width;
-    double eta = rate > 0 ? (double)(total - t->done) / rate : 0;
+    size_t seen = t->done + t->written;
+    double el = now() - t->start, rate = el > 0 ? (double)seen / el : 0;
+    int width = 30, fill = total ? (int)((double)seen / (double)total * width) : width;
+    double eta = rate > 0 ? (double)(total - seen) / rate : 0;
     fprintf(stderr, "\r[%.*s%*s] %zu/%zu  %.0f/s  %zu failed  ETA %d:%02d ", fill,
-            "##############################", width - fill, "", t->done, total, rate, t->failed,
+            "##############################", width - fill, "", seen, total, rate, t->failed,
             (int)eta / 60, (int)eta % 60);
     if (last)
         fputc('\n', stderr);
@@ -491,8 +498,18 @@ static void handle_line(batch *b, tally *t, char *line, bool bar) {
     const char *msg = tab2 + 1;
     const char *name = idx < b->njobs ? b->jobs[idx].name : "(worker)";
     if (bar && (status == 'F' || status == 'X' || (status == 'S' && *msg)))
-        fputc('\r', stderr), fprintf(stderr, "%*s\r", 100, "");
-    if (status == 'S') {
+        fprintf(stderr, "\r%*s\r", 100, ""); /* clear the progress bar's line */
+    bool was_written = idx < b->njobs && b->jobs[idx].written;
+    if (status != 'W' && was_written) {
+        b->jobs[idx].written = false;
+        t->written--;
+    }
+    if (status == 'W') {
+        if (idx < b->njobs && !was_written) {
+            b->jobs[idx].written = true;
+            t->written++;
+        }
+    } else if (status == 'S') {
         t->sealed++;
         t->done++;
         if (*msg)
@@ -532,6 +549,8 @@ static int cmd_batch(int argc, char **argv) {
     int *keyfds = NULL, repfd[2] = {-1, -1};
     pid_t keyproc = -1, *workers = NULL;
     atomic_size_t *next = MAP_FAILED;
+    /* A peer that goes away (the key process, a worker) is an error to report, not a death. */
+    signal(SIGPIPE, SIG_IGN);
     optind = 1;
     opterr = 0;
     while ((c = getopt_long(argc, argv, ":qh", longopts, NULL)) != -1) {

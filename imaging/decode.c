@@ -109,13 +109,15 @@ out:
     return rc;
 }
 
-img_err img_read_file(img_rgba **out, const char *path, const img_limits *lim) {
+img_err img_read_with(img_rgba **out, const char *path, const img_limits *lim,
+                      img_err (*decode)(img_rgba **, const uint8_t *, size_t, const img_limits *),
+                      const char *what) {
     img_err rc = IMG_OK;
     uint8_t *data = NULL;
     size_t len = 0;
     int err;
     if (!out || !path) {
-        rc = img_fail(IMG_E_ARG, "img_read_file: NULL %s", out ? "path" : "out");
+        rc = img_fail(IMG_E_ARG, "%s: NULL %s", what, out ? "path" : "out");
         goto out;
     }
     *out = NULL;
@@ -135,7 +137,7 @@ img_err img_read_file(img_rgba **out, const char *path, const img_limits *lim) {
         rc = img_fail(IMG_E_IO, "cannot read %s: %s", path, strerror(err));
         goto out;
     }
-    rc = img_decode(out, data, len, lim);
+    rc = decode(out, data, len, lim);
     if (rc != IMG_OK) {
         char detail[512];
         snprintf(detail, sizeof detail, "%s", img_errdetail());
@@ -144,4 +146,8 @@ img_err img_read_file(img_rgba **out, const char *path, const img_limits *lim) {
 out:
     free(data);
     return rc;
+}
+
+img_err img_read_file(img_rgba **out, const char *path, const img_limits *lim) {
+    return img_read_with(out, path, lim, img_decode, "img_read_file");
 }

@@ -318,40 +318,7 @@ out:
 }
 
 img_err img_png_read_file(img_rgba **out, const char *path, const img_limits *lim) {
-    img_err rc = IMG_OK;
-    uint8_t *data = NULL;
-    size_t len = 0;
-    int err;
-    if (!out || !path) {
-        rc = img_fail(IMG_E_ARG, "img_png_read_file: NULL %s", out ? "path" : "out");
-        goto out;
-    }
-    *out = NULL;
-    if (!lim)
-        lim = &IMG_DEFAULT_LIMITS;
-    err = file_read_all(&data, &len, path, lim->max_bytes);
-    if (err == EFBIG) {
-        rc = img_fail(IMG_E_LIMIT, "%s: larger than the maximum of %zu bytes (max_bytes)", path,
-                      lim->max_bytes);
-        goto out;
-    }
-    if (err == ENOMEM) {
-        rc = img_fail(IMG_E_NOMEM, "%s: no memory to read the file", path);
-        goto out;
-    }
-    if (err) {
-        rc = img_fail(IMG_E_IO, "cannot read %s: %s", path, strerror(err));
-        goto out;
-    }
-    rc = img_png_decode(out, data, len, lim);
-    if (rc != IMG_OK) {
-        char detail[512];
-        snprintf(detail, sizeof detail, "%s", img_errdetail());
-        img_fail(rc, "%s: %s", path, detail);
-    }
-out:
-    free(data);
-    return rc;
+    return img_read_with(out, path, lim, img_png_decode, "img_png_read_file");
 }
 
 /* Encoder state. Owned by img_png_encode(); enc_run() changes it only through a pointer. */

@@ -20,10 +20,6 @@
 #include <string.h>
 
 #define MM_PER_INCH 25.4
-#define A4_SHORT_MM 210.0
-#define A4_LONG_MM 297.0
-#define PAGE_MIN_MM 90.0
-#define PAGE_MAX_MM 460.0
 #define DPI_MIN 50.0
 #define DPI_MAX 2400.0
 
@@ -36,35 +32,6 @@
 
 /* The seal red of the picture (the colour seal pictures are drawn in). */
 static const uint8_t seal_red[3] = {220, 30, 40};
-
-/* Scanners offer a few resolutions; a resolution guessed from the page size within 1.5% of
- * one of them is taken to be it (2480 px across A4 is 300 dpi, not 299.96). */
-static double snap_dpi(double dpi) {
-    static const double common[] = {75, 100, 150, 200, 240, 300, 400, 600, 1200, 2400};
-    for (size_t i = 0; i < sizeof common / sizeof common[0]; i++)
-        if (fabs(dpi - common[i]) <= 0.015 * common[i])
-            return common[i];
-    return dpi;
-}
-
-/* The scan's resolution as img_seal_find() takes it: the caller's, the file's when it gives a
- * plausible page, else the page taken as A4. */
-static double resolve_dpi(const img_rgba *scan, double dpi) {
-    double shortpx = scan->width < scan->height ? scan->width : scan->height;
-    double longpx = scan->width < scan->height ? scan->height : scan->width;
-    double file = scan->dpi_x > 0 ? scan->dpi_x : scan->dpi_y;
-    if (dpi > 0)
-        return dpi;
-    if (scan->dpi_x > 0 && scan->dpi_y > 0)
-        file = sqrt(scan->dpi_x * scan->dpi_y);
-    if (file >= DPI_MIN && file <= DPI_MAX && shortpx / file * MM_PER_INCH >= PAGE_MIN_MM &&
-        longpx / file * MM_PER_INCH <= PAGE_MAX_MM)
-        return file;
-    dpi = shortpx / A4_SHORT_MM * MM_PER_INCH;
-    if (longpx / dpi * MM_PER_INCH < A4_LONG_MM * 0.8)
-        dpi = longpx / A4_LONG_MM * MM_PER_INCH;
-    return snap_dpi(dpi);
-}
 
 /* Keys' cubic convolution kernel, a = -0.5. */
 static double keys(double x) {
@@ -127,67 +94,22 @@ struct crop {
     int blue;     /* ink class: blue-to-purple rather than red */
 };
 
-/* The paper's colour per block of the crop: the 90th percentile of each channel, then the
- * brightest block of each 3 x 3 (as in sealfind.c). */
+static void crop_pixel(const void *ctx, uint32_t x, uint32_t y, uint8_t rgb[3]) {
+    const struct crop *cr = ctx;
+    const uint8_t *p =
+        cr->scan->px + ((size_t)(cr->y0 + y) * cr->scan->width + (size_t)(cr->x0 + x)) * 4;
+    memcpy(rgb, p, 3);
+}
+
+/* The paper's colour per block of the crop (imaging/scan.c), never darker than 24. */
 static img_err crop_paper(struct crop *cr) {
-    img_err rc = IMG_OK;
-    uint32_t *hist = NULL;
-    float *p90 = NULL, *lum = NULL;
     size_t nb = (size_t)cr->bw * cr->bh;
-    hist = malloc(3 * 256 * sizeof *hist);
-    p90 = malloc(nb * 3 * sizeof *p90);
-    lum = malloc(nb * sizeof *lum);
     cr->paper = malloc(nb * 3 * sizeof *cr->paper);
-    if (!hist || !p90 || !lum || !cr->paper) {
-        rc = img_fail(IMG_E_NOMEM, "seal extract: no memory for the paper estimate");
-        goto out;
-    }
-    for (uint32_t by = 0; by < cr->bh; by++) {
-        for (uint32_t bx = 0; bx < cr->bw; bx++) {
-            uint32_t x0 = bx * cr->bs, y0 = by * cr->bs;
-            uint32_t x1 = x0 + cr->bs < cr->w ? x0 + cr->bs : cr->w;
-            uint32_t y1 = y0 + cr->bs < cr->h ? y0 + cr->bs : cr->h;
-            uint32_t n = (x1 - x0) * (y1 - y0), want = n - n / 10;
-            size_t b = (size_t)by * cr->bw + bx;
-            memset(hist, 0, 3 * 256 * sizeof *hist);
-            for (uint32_t y = y0; y < y1; y++) {
-                const uint8_t *p =
-                    cr->scan->px + ((size_t)(cr->y0 + y) * cr->scan->width + (size_t)cr->x0) * 4;
-                for (uint32_t x = x0; x < x1; x++)
-                    for (int c = 0; c < 3; c++)
-                        hist[c * 256 + p[4 * x + c]]++;
-            }
-            for (int c = 0; c < 3; c++) {
-                uint32_t seen = 0;
-                int v = 0;
-                while (v < 255 && seen + hist[c * 256 + v] < want)
-                    seen += hist[c * 256 + v++];
-                p90[b * 3 + c] = (float)v + 0.5f;
-            }
-            lum[b] = p90[b * 3] + p90[b * 3 + 1] + p90[b * 3 + 2];
-        }
-    }
-    for (uint32_t by = 0; by < cr->bh; by++) {
-        for (uint32_t bx = 0; bx < cr->bw; bx++) {
-            size_t best = (size_t)by * cr->bw + bx;
-            for (int dy = -1; dy <= 1; dy++)
-                for (int dx = -1; dx <= 1; dx++) {
-                    long nx = (long)bx + dx, ny = (long)by + dy;
-                    size_t nbi;
-                    if (nx < 0 || ny < 0 || nx >= (long)cr->bw || ny >= (long)cr->bh)
-                        continue;
-                    nbi = (size_t)ny * cr->bw + (size_t)nx;
-                    if (lum[nbi] > lum[best])
-                        best = nbi;
-                }
-            for (int c = 0; c < 3; c++)
-                cr->paper[((size_t)by * cr->bw + bx) * 3 + c] = fmaxf(p90[best * 3 + c], 24.0f);
-        }
-    }
-out:
-    free(hist);
-    free(p90);
-    free(lum);
+    if (!cr->paper)
+        return img_fail(IMG_E_NOMEM, "seal extract: no memory for the paper estimate");
+    img_err rc = img_paper_blocks(cr->paper, cr->w, cr->h, cr->bs, crop_pixel, cr);
+    for (size_t i = 0; rc == IMG_OK && i < nb * 3; i++)
+        cr->paper[i] = fmaxf(cr->paper[i], 24.0f);
     return rc;
 }
 
@@ -277,7 +199,7 @@ img_err img_seal_extract(img_rgba **out, const img_rgba *scan, const img_seal_ca
                       MAX_SIDE);
         goto out;
     }
-    dpi = resolve_dpi(scan, dpi);
+    dpi = img_scan_dpi(scan, dpi, NULL);
     px_mm = dpi / MM_PER_INCH;
     d_out = diameter_mm * px_mm; /* the seal across in the picture, pixels */
     k = d_out / c->diameter;     /* picture pixels per scan pixel */

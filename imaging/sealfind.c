@@ -38,11 +38,7 @@
 
 #define MM_PER_INCH 25.4
 #define PI 3.14159265358979323846
-#define A4_SHORT_MM 210.0
-#define A4_LONG_MM 297.0
 /* A resolution from a file is believed when the page it gives is between these sizes. */
-#define PAGE_MIN_MM 90.0
-#define PAGE_MAX_MM 460.0
 #define DPI_MIN 50.0
 #define DPI_MAX 2400.0
 
@@ -115,37 +111,7 @@ static double clampd(double v, double lo, double hi) {
     return v < lo ? lo : v > hi ? hi : v;
 }
 
-/* Scanners offer a few resolutions; a resolution guessed from the page size within 1.5% of
- * one of them is taken to be it (2480 px across A4 is 300 dpi, not 299.96). */
-static double snap_dpi(double dpi) {
-    static const double common[] = {75, 100, 150, 200, 240, 300, 400, 600, 1200, 2400};
-    for (size_t i = 0; i < sizeof common / sizeof common[0]; i++)
-        if (fabs(dpi - common[i]) <= 0.015 * common[i])
-            return common[i];
-    return dpi;
-}
-
-/* 1. The scan's resolution: the caller's, the file's when it gives a plausible page, else A4. */
-static double resolve_dpi(const img_rgba *scan, double dpi, int *guessed) {
-    double shortpx = scan->width < scan->height ? scan->width : scan->height;
-    double longpx = scan->width < scan->height ? scan->height : scan->width;
-    double file = scan->dpi_x > 0 ? scan->dpi_x : scan->dpi_y;
-    *guessed = 0;
-    if (dpi > 0)
-        return dpi;
-    if (scan->dpi_x > 0 && scan->dpi_y > 0)
-        file = sqrt(scan->dpi_x * scan->dpi_y);
-    if (file >= DPI_MIN && file <= DPI_MAX && shortpx / file * MM_PER_INCH >= PAGE_MIN_MM &&
-        longpx / file * MM_PER_INCH <= PAGE_MAX_MM)
-        return file;
-    *guessed = 1;
-    /* A4 portrait or landscape: the short side is 210 mm. A page cut short along its length
-     * still gives the right answer; the long side is the check when the short one is cut. */
-    dpi = shortpx / A4_SHORT_MM * MM_PER_INCH;
-    if (longpx / dpi * MM_PER_INCH < A4_LONG_MM * 0.8)
-        dpi = longpx / A4_LONG_MM * MM_PER_INCH;
-    return snap_dpi(dpi);
-}
+/* 1. The scan's resolution: img_scan_dpi (imaging/scan.c). */
 
 /* 2. The working copy by area averaging (each working pixel the mean of f x f scan pixels;
  * those on the right and bottom edges of fewer). */
@@ -194,63 +160,29 @@ out:
 /* 3. The paper's colour per block: the 90th percentile of each channel, then the brightest of
  * each 3 x 3 blocks (a block full of ink takes its neighbours' paper), and never below
  * PAPER_FLOOR of the page's median paper (a dark scanner border is not paper). */
+static void working_pixel(const void *ctx, uint32_t x, uint32_t y, uint8_t rgb[3]) {
+    const struct work *wk = ctx;
+    const float *p = wk->rgb + ((size_t)y * wk->w + x) * 3;
+    for (int c = 0; c < 3; c++)
+        rgb[c] = (uint8_t)p[c];
+}
+
 static img_err estimate_paper(struct work *wk) {
     img_err rc = IMG_OK;
-    uint32_t *hist = NULL;
-    float *p90 = NULL, lum_med;
-    float *lums = NULL;
+    float lum_med, *lums = NULL;
     size_t nb;
     wk->bs = (uint32_t)fmax(6.0, floor(PAPER_BLOCK_MM / MM_PER_INCH * wk->wdpi + 0.5));
     wk->bw = (wk->w + wk->bs - 1) / wk->bs;
     wk->bh = (wk->h + wk->bs - 1) / wk->bs;
     nb = (size_t)wk->bw * wk->bh;
-    hist = malloc(3 * 256 * sizeof *hist);
-    p90 = malloc(nb * 3 * sizeof *p90);
     lums = malloc(nb * sizeof *lums);
     wk->paper = malloc(nb * 3 * sizeof *wk->paper);
-    if (!hist || !p90 || !lums || !wk->paper) {
+    if (!lums || !wk->paper) {
         rc = img_fail(IMG_E_NOMEM, "seal search: no memory for the paper estimate");
         goto out;
     }
-    for (uint32_t by = 0; by < wk->bh; by++) {
-        for (uint32_t bx = 0; bx < wk->bw; bx++) {
-            uint32_t x0 = bx * wk->bs, y0 = by * wk->bs;
-            uint32_t x1 = x0 + wk->bs < wk->w ? x0 + wk->bs : wk->w;
-            uint32_t y1 = y0 + wk->bs < wk->h ? y0 + wk->bs : wk->h;
-            uint32_t n = (x1 - x0) * (y1 - y0), want = n - n / 10;
-            size_t b = (size_t)by * wk->bw + bx;
-            memset(hist, 0, 3 * 256 * sizeof *hist);
-            for (uint32_t y = y0; y < y1; y++)
-                for (uint32_t x = x0; x < x1; x++)
-                    for (int c = 0; c < 3; c++)
-                        hist[c * 256 + (int)wk->rgb[((size_t)y * wk->w + x) * 3 + c]]++;
-            for (int c = 0; c < 3; c++) {
-                uint32_t seen = 0;
-                int v = 0;
-                while (v < 255 && seen + hist[c * 256 + v] < want)
-                    seen += hist[c * 256 + v++];
-                p90[b * 3 + c] = (float)v + 0.5f;
-            }
-            lums[b] = p90[b * 3] + p90[b * 3 + 1] + p90[b * 3 + 2];
-        }
-    }
-    /* The brightest block of each 3 x 3. */
-    for (uint32_t by = 0; by < wk->bh; by++) {
-        for (uint32_t bx = 0; bx < wk->bw; bx++) {
-            size_t best = (size_t)by * wk->bw + bx;
-            for (int dy = -1; dy <= 1; dy++)
-                for (int dx = -1; dx <= 1; dx++) {
-                    long nx = (long)bx + dx, ny = (long)by + dy;
-                    size_t nbi;
-                    if (nx < 0 || ny < 0 || nx >= (long)wk->bw || ny >= (long)wk->bh)
-                        continue;
-                    nbi = (size_t)ny * wk->bw + (size_t)nx;
-                    if (lums[nbi] > lums[best])
-                        best = nbi;
-                }
-            memcpy(wk->paper + ((size_t)by * wk->bw + bx) * 3, p90 + best * 3, 3 * sizeof *p90);
-        }
-    }
+    if ((rc = img_paper_blocks(wk->paper, wk->w, wk->h, wk->bs, working_pixel, wk)) != IMG_OK)
+        goto out;
     /* The page's median paper (of the block values), as a floor. */
     for (size_t b = 0; b < nb; b++)
         lums[b] = wk->paper[b * 3] + wk->paper[b * 3 + 1] + wk->paper[b * 3 + 2];
@@ -276,8 +208,6 @@ static img_err estimate_paper(struct work *wk) {
             p[c] = fmaxf(p[c], 24.0f);
     }
 out:
-    free(hist);
-    free(p90);
     free(lums);
     return rc;
 }
@@ -920,7 +850,7 @@ img_err img_seal_find(img_seal_scan *out, const img_rgba *scan, double dpi) {
         goto out;
     }
     wk.scan = scan;
-    wk.dpi = resolve_dpi(scan, dpi, &wk.guessed);
+    wk.dpi = img_scan_dpi(scan, dpi, &wk.guessed);
     out->dpi = wk.dpi;
     out->seals = calloc(MAX_SEALS, sizeof *out->seals);
     if (!out->seals) {

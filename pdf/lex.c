@@ -350,8 +350,24 @@ static pdf_err parse_dict(pdf_val **out, arena *a, const uint8_t *data, size_t l
     return PDF_OK;
 }
 
+static pdf_err parse_value_at(pdf_val **out, arena *a, const uint8_t *data, size_t len,
+                              size_t *pos, int depth);
+
+/* A value with the span it was parsed from. */
 static pdf_err parse_value(pdf_val **out, arena *a, const uint8_t *data, size_t len, size_t *pos,
                            int depth) {
+    pdf_skip_space(data, len, pos);
+    size_t start = *pos;
+    pdf_err err = parse_value_at(out, a, data, len, pos, depth);
+    if (err == PDF_OK) {
+        (*out)->off = start;
+        (*out)->end = *pos;
+    }
+    return err;
+}
+
+static pdf_err parse_value_at(pdf_val **out, arena *a, const uint8_t *data, size_t len,
+                              size_t *pos, int depth) {
     if (depth > PDF_MAX_DEPTH)
         return pdf_fail(PDF_E_LIMIT, "objects nested deeper than %d at offset %zu", PDF_MAX_DEPTH,
                         *pos);

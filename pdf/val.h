@@ -40,6 +40,9 @@ typedef struct pdf_kv {
 
 struct pdf_val {
     pdf_vtype t;
+    /* Where a parsed value lies in the data it was parsed from, [off, end); 0, 0 for values
+     * built in memory. */
+    size_t off, end;
     union {
         bool b;
         long long i;

@@ -2,6 +2,7 @@
 #include "pdf/val.h"
 
 #include <math.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -129,6 +130,87 @@ pdf_val *pv_text(arena *a, const char *utf8) {
         v->u.str.n = o;
     }
     return v;
+}
+
+/* ISO 32000-2 Annex D.2: PDFDocEncoding where it differs from ISO 8859-1 (0 = undefined). */
+static const uint16_t pdfdoc_18[8] = {0x02D8, 0x02C7, 0x02C6, 0x02D9,
+                                      0x02DD, 0x02DB, 0x02DA, 0x02DC};
+static const uint16_t pdfdoc_80[33] = {
+    0x2022, 0x2020, 0x2021, 0x2026, 0x2014, 0x2013, 0x0192, 0x2044, 0x2039, 0x203A, 0x2212,
+    0x2030, 0x201E, 0x201C, 0x201D, 0x2018, 0x2019, 0x201A, 0x2122, 0xFB01, 0xFB02, 0x0141,
+    0x0152, 0x0160, 0x0178, 0x017D, 0x0131, 0x0142, 0x0153, 0x0161, 0x017E, 0,      0x20AC};
+
+/* Control characters would let a document drive the terminal a report is printed on. */
+static void put_cp(buf *b, uint32_t cp) {
+    if (cp < 0x20 || (cp >= 0x7F && cp < 0xA0) || (cp >= 0xD800 && cp < 0xE000) || cp > 0x10FFFF)
+        cp = 0xFFFD;
+    if (cp < 0x80) {
+        buf_putc(b, (uint8_t)cp);
+    } else if (cp < 0x800) {
+        buf_putc(b, (uint8_t)(0xC0 | cp >> 6));
+        buf_putc(b, (uint8_t)(0x80 | (cp & 0x3F)));
+    } else if (cp < 0x10000) {
+        buf_putc(b, (uint8_t)(0xE0 | cp >> 12));
+        buf_putc(b, (uint8_t)(0x80 | (cp >> 6 & 0x3F)));
+        buf_putc(b, (uint8_t)(0x80 | (cp & 0x3F)));
+    } else {
+        buf_putc(b, (uint8_t)(0xF0 | cp >> 18));
+        buf_putc(b, (uint8_t)(0x80 | (cp >> 12 & 0x3F)));
+        buf_putc(b, (uint8_t)(0x80 | (cp >> 6 & 0x3F)));
+        buf_putc(b, (uint8_t)(0x80 | (cp & 0x3F)));
+    }
+}
+
+char *pv_text_utf8(const pdf_val *v, size_t max) {
+    if (!v || (v->t != PV_STRING && v->t != PV_NAME))
+        return NULL;
+    const uint8_t *p = v->t == PV_STRING ? v->u.str.p : (const uint8_t *)v->u.name;
+    size_t n = v->t == PV_STRING ? v->u.str.n : strlen(v->u.name);
+    buf b;
+    buf_init(&b, max + 8);
+    if (n >= 2 && p[0] == 0xFE && p[1] == 0xFF) { /* 7.9.2.2.1: UTF-16BE */
+        for (size_t i = 2; i + 1 < n && b.len < max; i += 2) {
+            uint32_t cp = (uint32_t)p[i] << 8 | p[i + 1];
+            if (cp >= 0xD800 && cp < 0xDC00 && i + 3 < n) {
+                uint32_t lo = (uint32_t)p[i + 2] << 8 | p[i + 3];
+                if (lo >= 0xDC00 && lo < 0xE000) {
+                    cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
+                    i += 2;
+                }
+            }
+            put_cp(&b, cp);
+        }
+    } else if (n >= 3 && p[0] == 0xEF && p[1] == 0xBB && p[2] == 0xBF) { /* PDF 2.0 UTF-8 */
+        for (size_t i = 3; i < n && b.len < max;) {
+            uint32_t cp;
+            size_t len = utf8_decode(p + i, n - i, &cp);
+            if (len == 0) {
+                cp = 0xFFFD;
+                len = 1;
+            }
+            put_cp(&b, cp);
+            i += len;
+        }
+    } else {
+        for (size_t i = 0; i < n && b.len < max; i++) {
+            uint32_t cp = p[i];
+            if (cp >= 0x18 && cp < 0x20)
+                cp = pdfdoc_18[cp - 0x18];
+            else if (cp >= 0x80 && cp <= 0xA0)
+                cp = pdfdoc_80[cp - 0x80] ? pdfdoc_80[cp - 0x80] : 0xFFFD;
+            else if (cp == 0xAD)
+                cp = 0xFFFD;
+            else if (cp == '\t' || cp == '\n' || cp == '\r')
+                cp = ' ';
+            put_cp(&b, cp);
+        }
+    }
+    buf_putc(&b, 0);
+    size_t len;
+    char *out = (char *)buf_detach(&b, &len);
+    if (!out)
+        out = calloc(1, 1);
+    return out;
 }
 
 pdf_val *pv_array(arena *a) {

@@ -82,6 +82,10 @@ pdf_val *pv_string(arena *a, const void *p, size_t n);
 /* A text string (ISO 32000-2 7.9.2.2): PDFDocEncoding when the UTF-8 input is ASCII,
  * otherwise UTF-16BE with a byte order mark. NULL on invalid UTF-8. */
 pdf_val *pv_text(arena *a, const char *utf8);
+/* The inverse, for display: a text string (PDFDocEncoding, UTF-16BE or UTF-8 with their byte
+ * order marks) or a name as UTF-8, with control characters replaced by U+FFFD, cut after
+ * about max bytes. Malloc'd (the caller frees it); NULL when v is neither. */
+char *pv_text_utf8(const pdf_val *v, size_t max);
 pdf_val *pv_array(arena *a);
 pdf_val *pv_dict(arena *a);
 pdf_val *pv_ref(arena *a, uint32_t num, uint16_t gen);

@@ -1,0 +1,67 @@
+/* Shared by the verifier's files (seal/verify.c, seal/mdp.c, seal/verify_json.c). */
+#ifndef ESEAL_SEAL_VERIFY_INTERNAL_H
+#define ESEAL_SEAL_VERIFY_INTERNAL_H
+
+#include "pdf/raw.h"
+#include "seal/verify.h"
+
+/* What a signature lets later revisions change (ISO 32000-2 12.8.2.2 DocMDP, 12.8.2.4
+ * FieldMDP). Signatures, document time-stamps and validation data are always permitted
+ * unless sign is false (DocMDP P=1 permits only the latter two). */
+typedef struct mdp_perms {
+    bool sign;   /* new signatures and signature fields (P >= 2) */
+    bool fill;   /* values of other form fields (a certification signature's P >= 2) */
+    bool annots; /* annotations (P = 3) */
+    int lock;    /* FieldMDP /Action: 0 none, 1 All, 2 Include, 3 Exclude */
+    char **lock_fields;
+    size_t n_lock_fields;
+} mdp_perms;
+
+/* A later signature whose structure holds: the dictionary object and the revision it signs. */
+typedef struct mdp_later_sig {
+    uint32_t object;
+    size_t end;
+} mdp_later_sig;
+
+typedef struct mdp_input {
+    pdf_raw *raw;
+    pdf_rev *signed_rev;
+    pdf_rev *final;
+    const mdp_later_sig *later;
+    size_t n_later;
+    mdp_perms perms;
+} mdp_input;
+
+/* Fills rep->mods and rep->permitted with what changed between the signed revision and the
+ * final one. */
+seal_err mdp_analyse(seal_sig_report *rep, const mdp_input *in);
+
+/* The 1-based revision whose bytes hold file offset off (0 when none). */
+int verify_revision_of(pdf_raw *raw, uint64_t off);
+
+seal_err verify_add_mod(seal_mod **list, size_t *n, seal_mod_kind kind, uint32_t object, int page,
+                        int revision, const char *fmt, ...) __attribute__((format(printf, 7, 8)));
+seal_err verify_add_error(char ***list, size_t *n, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* ---- the interactive form (ISO 32000-2 12.7) ---- */
+
+/* Limits: fields visited in one walk, depth of the field tree. */
+#define VERIFY_MAX_FIELDS 100000
+#define VERIFY_MAX_FIELD_DEPTH 32
+
+typedef struct form_field {
+    uint32_t object; /* 0 for a direct dictionary */
+    pdf_val *dict;
+    char *name;     /* fully qualified (12.7.4.2), UTF-8, malloc'd */
+    const char *ft; /* inherited /FT, or NULL */
+    pdf_val *v;     /* /V as written (a reference for signatures), maybe NULL */
+    pdf_val *lock;  /* a signature field's /Lock, resolved, maybe NULL */
+} form_field;
+
+/* Calls fn for every terminal field of the revision's form, in tree order, cycle-safe and
+ * bounded; stops when fn returns non-zero (and returns that). */
+typedef int (*form_field_fn)(const form_field *f, void *ctx);
+int form_walk(pdf_rev *v, form_field_fn fn, void *ctx);
+
+#endif

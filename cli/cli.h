@@ -55,5 +55,6 @@ void cli_signer_done(cli_signer *cs);
 int cmd_sign(int argc, char **argv);
 int cmd_stamp(int argc, char **argv);
 int cmd_seal(int argc, char **argv);
+int cmd_verify(int argc, char **argv);
 
 #endif

@@ -48,6 +48,19 @@
 #                                      to test "private key does not match certificate".
 #   mismatch.key                       a copy of rsa2048.key (the key that does NOT match mismatch.pem).
 #
+# Time-stamping and revocation (for the verifier)
+#   tsa.pem / tsa.key                  RSA-2048 "eseal Test TSA", issued by issuing-ca, 3 years, keyUsage critical
+#                                      digitalSignature, extendedKeyUsage critical timeStamping only (RFC 3161 2.3),
+#                                      SKI + AKI; usable with `openssl ts -reply`.
+#   revoked.pem / revoked.key          RSA-2048 signer "eseal test signer revoked" issued by issuing-ca with
+#                                      `openssl ca`, 3 years, the v3_signer profile plus a CRL distribution point
+#                                      http://crl.eseal.test/issuing-ca.crl and an OCSP responder
+#                                      http://ocsp.eseal.test in its AIA (neither name resolves: the pointers only
+#                                      say that revocation can be checked), then revoked (keyCompromise) at the
+#                                      time the PKI is made.
+#   issuing-ca.crl                     PEM CRL (v2, CRL number) signed by issuing-ca listing revoked.pem, issued
+#                                      when the PKI is made, nextUpdate 10 years later.
+#
 # Check a signer:  openssl verify -CAfile root-ca.pem -untrusted issuing-ca.pem rsa2048.pem
 set -euo pipefail
 
@@ -102,7 +115,26 @@ keyUsage               = critical, digitalSignature, nonRepudiation
 subjectKeyIdentifier   = hash
 authorityKeyIdentifier = keyid:always
 
-# Minimal CA for `openssl ca` (only used for the expired signer: x509 -req cannot backdate).
+[ v3_signer_pointers ]
+basicConstraints       = CA:FALSE
+keyUsage               = critical, digitalSignature, nonRepudiation
+subjectKeyIdentifier   = hash
+authorityKeyIdentifier = keyid:always
+crlDistributionPoints  = URI:http://crl.eseal.test/issuing-ca.crl
+authorityInfoAccess    = OCSP;URI:http://ocsp.eseal.test
+
+[ v3_tsa ]
+basicConstraints       = CA:FALSE
+keyUsage               = critical, digitalSignature
+extendedKeyUsage       = critical, timeStamping
+subjectKeyIdentifier   = hash
+authorityKeyIdentifier = keyid:always
+
+[ crl_ext ]
+authorityKeyIdentifier = keyid:always
+
+# Minimal CA for `openssl ca`: the expired signer (x509 -req cannot backdate), the revoked signer
+# and issuing-ca's CRL.
 [ ca ]
 default_ca = test_ca
 
@@ -115,6 +147,8 @@ default_md       = sha256
 policy           = policy_any
 unique_subject   = no
 copy_extensions  = none
+crlnumber        = ./crlnumber.txt
+default_crl_days = 3650
 email_in_dn      = no
 
 [ policy_any ]
@@ -123,6 +157,7 @@ organizationName       = optional
 commonName             = supplied
 EOF
 : > index.txt
+echo 01 > crlnumber.txt
 mkdir newcerts
 
 # ---------------------------------------------------------------- keys (in parallel: RSA keygen is slow)
@@ -146,6 +181,8 @@ genkey ec256        EC      ec_paramgen_curve:P-256 ec_param_enc:named_curve
 genkey ec384        EC      ec_paramgen_curve:P-384 ec_param_enc:named_curve
 genkey rsa2048-cn   RSA     rsa_keygen_bits:2048
 genkey expired      RSA     rsa_keygen_bits:2048
+genkey tsa          RSA     rsa_keygen_bits:2048
+genkey revoked      RSA     rsa_keygen_bits:2048
 for p in "${pids[@]}"; do
     if ! wait "$p"; then
         cat ./*.keygen.log >&2
@@ -199,6 +236,23 @@ openssl ca -config pki.cnf -batch -notext -utf8 -preserveDN -rand_serial \
     -in expired.csr -out expired.pem 2> expired.ca.log \
     || { cat expired.ca.log >&2; exit 1; }
 
+issue tsa "/C=CN/O=eseal Test PKI/CN=eseal Test TSA" issuing-ca v3_tsa $three_years sha256
+
+# Revoked signer and the issuing CA's CRL, both by `openssl ca` (it keeps the index the CRL is
+# made from).
+openssl req -new -config pki.cnf -utf8 -key revoked.key \
+    -subj "/C=CN/O=$o/CN=eseal test signer revoked" -out revoked.csr
+openssl ca -config pki.cnf -batch -notext -utf8 -preserveDN -rand_serial \
+    -cert issuing-ca.pem -keyfile issuing-ca.key -md sha256 -extensions v3_signer_pointers \
+    -days $three_years -in revoked.csr -out revoked.pem 2> revoked.ca.log \
+    || { cat revoked.ca.log >&2; exit 1; }
+openssl ca -config pki.cnf -batch -cert issuing-ca.pem -keyfile issuing-ca.key -md sha256 \
+    -revoke revoked.pem -crl_reason keyCompromise 2>> revoked.ca.log \
+    || { cat revoked.ca.log >&2; exit 1; }
+openssl ca -config pki.cnf -batch -cert issuing-ca.pem -keyfile issuing-ca.key -md sha256 \
+    -gencrl -crlexts crl_ext -out issuing-ca.crl 2>> revoked.ca.log \
+    || { cat revoked.ca.log >&2; exit 1; }
+
 cat issuing-ca.pem root-ca.pem       > chain.pem
 cat ec-issuing-ca.pem ec-root-ca.pem > ec-chain.pem
 cp rsa3072.pem mismatch.pem
@@ -222,6 +276,7 @@ files=(
     rsa2048-pss.pem rsa2048-pss.key ec256.pem ec256.key ec384.pem ec384.key
     rsa2048-cn.pem rsa2048-cn.key expired.pem expired.key mismatch.pem mismatch.key
     pass.txt rsa2048-enc.key rsa2048.p12 ec256.p12
+    tsa.pem tsa.key revoked.pem revoked.key issuing-ca.crl
 )
 chmod 644 "${files[@]}"
 mv -f "${files[@]}" "$out"/

@@ -226,19 +226,78 @@ out:
 /* ETSI EN 319 102-1 5.2.2 format checking of the container: a ContentInfo of at most 4 MiB
  * holding SignedData (RFC 5652 3, 5.1), its certificates and CRLs within their limits. Its
  * certificates and revocation data join vc's. */
+/* RFC 5652 5.1: SignedData's certificates [0] IMPLICIT CertificateSet (the fourth field) is
+ * taken out of the DER, so that OpenSSL does not parse the certificates (cert_from_der parses
+ * each once per process): rest gets the ContentInfo without it, *certs the field (tag 0 when
+ * there is none), *used the length of the ContentInfo. false when raw is not DER of that shape
+ * (BER, say): OpenSSL then reads it all. */
+static bool split_certs(buf *rest, der_tlv *certs, size_t *used, const uint8_t *raw, size_t len) {
+    der_in in = der_in_make(raw, len);
+    der_tlv ci, oid, ex, sd, f;
+    int rc = BUF_OK, field = 0;
+    memset(certs, 0, sizeof *certs);
+    if (!der_next(&in, &ci) || ci.tag != DER_SEQUENCE || !der_next(&ci.val, &oid) ||
+        oid.tag != DER_OID || !der_next(&ci.val, &ex) || ex.tag != DER_CTX0 ||
+        ci.val.p != ci.val.end || !der_next(&ex.val, &sd) || sd.tag != DER_SEQUENCE ||
+        ex.val.p != ex.val.end)
+        return false;
+    size_t a = der_open(rest);
+    rc = der_put_raw(rest, oid.raw, oid.raw_len);
+    size_t b = der_open(rest), c = der_open(rest);
+    for (; rc == BUF_OK && der_next(&sd.val, &f); field++) {
+        if (field == 3 && f.tag == DER_CTX0)
+            *certs = f;
+        else
+            rc = der_put_raw(rest, f.raw, f.raw_len);
+    }
+    if (rc == BUF_OK)
+        rc = der_close(rest, c, DER_SEQUENCE);
+    if (rc == BUF_OK)
+        rc = der_close(rest, b, DER_CTX0);
+    if (rc == BUF_OK)
+        rc = der_close(rest, a, DER_SEQUENCE);
+    *used = ci.raw_len;
+    return rc == BUF_OK && !sd.val.bad;
+}
+
+/* The certificates of a CertificateSet through the cache; other choices (attribute
+ * certificates) are passed over. false when one cannot be read or there are too many. */
+static bool add_certs(vctx *vc, der_tlv *certs) {
+    der_tlv item;
+    size_t n = 0;
+    while (der_next(&certs->val, &item)) {
+        if (item.tag != DER_SEQUENCE)
+            continue;
+        X509 *c = n++ < VERIFY_MAX_ITEMS ? cert_from_der(item.raw, item.raw_len) : NULL;
+        if (!c)
+            return false;
+        vctx_add_cert(vc, c);
+    }
+    return !certs->val.bad;
+}
+
+/* ETSI EN 319 102-1 5.2.2 format checking of the container: a ContentInfo of at most 4 MiB
+ * holding SignedData (RFC 5652 3, 5.1), its certificates and CRLs within their limits. Its
+ * certificates and revocation data join vc's. */
 bool read_signed_data(CMS_ContentInfo **out, verdict *v, vctx *vc, const uint8_t *raw, size_t len) {
-    const unsigned char *p = raw;
     CMS_ContentInfo *cms = NULL;
     STACK_OF(X509) *certs = NULL;
     STACK_OF(X509_CRL) *crls = NULL;
+    der_tlv certf;
+    size_t used = 0;
     bool ok = false;
+    buf rest;
+    buf_init(&rest, MAX_CMS);
     *out = NULL;
     if (len > MAX_CMS) {
         vnote(v, CRYPTO_TOTAL_FAILED, CRYPTO_SUB_FORMAT_FAILURE,
               "the CMS signature is %zu bytes long, more than the 4 MiB allowed", len);
         goto out;
     }
-    cms = raw && len ? d2i_CMS_ContentInfo(NULL, &p, (long)len) : NULL;
+    bool split = raw && len && split_certs(&rest, &certf, &used, raw, len);
+    const unsigned char *p = split ? rest.data : raw;
+    long plen = (long)(split ? rest.len : len);
+    cms = p && plen ? d2i_CMS_ContentInfo(NULL, &p, plen) : NULL;
     if (!cms) {
         vnote(v, CRYPTO_TOTAL_FAILED, CRYPTO_SUB_FORMAT_FAILURE,
               "the signature is not a readable CMS ContentInfo (RFC 5652 3)");
@@ -247,7 +306,8 @@ bool read_signed_data(CMS_ContentInfo **out, verdict *v, vctx *vc, const uint8_t
     /* What follows the CMS is ignored: PDF pads /Contents (with zeros, mostly, but not always:
      * the corpus has a valid signature followed by random bytes), and those bytes are neither
      * signed nor part of the signature. */
-    size_t used = (size_t)(p - raw);
+    if (!split)
+        used = (size_t)(p - raw);
     if (OBJ_obj2nid(CMS_get0_type(cms)) != NID_pkcs7_signed) {
         char oid[80];
         oid_text(oid, sizeof oid, CMS_get0_type(cms));
@@ -255,11 +315,14 @@ bool read_signed_data(CMS_ContentInfo **out, verdict *v, vctx *vc, const uint8_t
               "the CMS content type is %s, not signedData (RFC 5652 5.1)", oid);
         goto out;
     }
-    certs = CMS_get1_certs(cms);
+    certs = CMS_get1_certs(cms); /* none when they were taken out */
     crls = CMS_get1_crls(cms);
-    if (sk_X509_num(certs) > VERIFY_MAX_ITEMS || sk_X509_CRL_num(crls) > VERIFY_MAX_ITEMS) {
+    if (sk_X509_num(certs) > VERIFY_MAX_ITEMS || sk_X509_CRL_num(crls) > VERIFY_MAX_ITEMS ||
+        (split && certf.tag == DER_CTX0 && !add_certs(vc, &certf))) {
         vnote(v, CRYPTO_TOTAL_FAILED, CRYPTO_SUB_FORMAT_FAILURE,
-              "the CMS signature holds more than %d certificates or CRLs", VERIFY_MAX_ITEMS);
+              "the CMS signature holds unreadable certificates, or more than %d certificates "
+              "or CRLs",
+              VERIFY_MAX_ITEMS);
         goto out;
     }
     while (sk_X509_num(certs) > 0)
@@ -269,6 +332,7 @@ bool read_signed_data(CMS_ContentInfo **out, verdict *v, vctx *vc, const uint8_t
     *out = cms;
     cms = NULL;
 out:
+    buf_free(&rest);
     sk_X509_pop_free(certs, X509_free);
     sk_X509_CRL_pop_free(crls, X509_CRL_free);
     CMS_ContentInfo_free(cms);

@@ -2,6 +2,7 @@
  * validation (RFC 5280 6.1, as ETSI EN 319 102-1 5.2.6 applies it). */
 #include <dirent.h>
 #include <errno.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -18,6 +19,64 @@
 #define MAX_ANCHORS 10000
 #define MAX_VDATA_ITEM (16 * 1024 * 1024)
 #define MAX_DEPTH 16
+
+/* ------------------------------------------------------------------------------------------ */
+/* certificates parsed once */
+
+/* OpenSSL 3.0 decodes a certificate's public key through its generic decoder, which makes
+ * d2i_X509 cost over 100 us, the bulk of a verification; batch verification meets the same
+ * CA certificates in every document. A direct-mapped cache of parsed certificates keyed by
+ * their DER (a certificate is its encoding: the same bytes are the same certificate). */
+#define CACHE_SLOTS 1024
+#define CACHE_MAX_DER (64 * 1024)
+
+typedef struct cache_slot {
+    uint64_t hash;
+    uint8_t *der;
+    size_t len;
+    X509 *cert;
+} cache_slot;
+
+static cache_slot cache[CACHE_SLOTS];
+static pthread_mutex_t cache_lock = PTHREAD_MUTEX_INITIALIZER;
+
+X509 *cert_from_der(const uint8_t *der, size_t len) {
+    uint64_t h = 14695981039346656037ULL; /* FNV-1a */
+    for (size_t i = 0; i < len; i++)
+        h = (h ^ der[i]) * 1099511628211ULL;
+    cache_slot *slot = &cache[h % CACHE_SLOTS];
+    X509 *c = NULL;
+    pthread_mutex_lock(&cache_lock);
+    if (slot->cert && slot->hash == h && slot->len == len && memcmp(slot->der, der, len) == 0 &&
+        X509_up_ref(slot->cert))
+        c = slot->cert;
+    pthread_mutex_unlock(&cache_lock);
+    if (c)
+        return c;
+    const unsigned char *p = der;
+    c = d2i_X509(NULL, &p, (long)len);
+    ERR_clear_error();
+    if (!c || p != der + len) {
+        X509_free(c);
+        return NULL;
+    }
+    uint8_t *copy = len <= CACHE_MAX_DER ? malloc(len) : NULL;
+    if (copy && X509_up_ref(c)) {
+        memcpy(copy, der, len);
+        pthread_mutex_lock(&cache_lock);
+        cache_slot old = *slot;
+        slot->hash = h;
+        slot->der = copy;
+        slot->len = len;
+        slot->cert = c;
+        pthread_mutex_unlock(&cache_lock);
+        X509_free(old.cert);
+        free(old.der);
+    } else {
+        free(copy);
+    }
+    return c;
+}
 
 /* ------------------------------------------------------------------------------------------ */
 /* trust anchors */
@@ -270,7 +329,7 @@ static crypto_err vdata_add(crypto_vdata *v, vdata_kind kind, const uint8_t *der
         return crypto_fail(CRYPTO_E_LIMIT, "more than %d %ss", VERIFY_MAX_ITEMS, what[kind]);
     bool parsed = false, nomem = false;
     if (kind == VD_CERT) {
-        X509 *c = d2i_X509(NULL, &p, (long)len);
+        X509 *c = der ? cert_from_der(der, len) : NULL;
         parsed = c != NULL;
         if (c && !sk_X509_push(v->certs, c)) {
             X509_free(c);

@@ -128,6 +128,8 @@ void eval_certificate(sig_eval *e, vctx *vc, time_t at, bool poe, cert_role role
 
 /* ---- trust.c ---- */
 
+/* The certificate of exactly this DER, parsed once per process (a new reference), or NULL. */
+X509 *cert_from_der(const uint8_t *der, size_t len);
 /* A trust anchor the SignerInfo identifies, or NULL. */
 X509 *trust_find_signer(const crypto_trust *t, CMS_SignerInfo *si);
 

@@ -666,6 +666,8 @@ static pdf_err crypt_data(buf *out, const pdf_crypt *c, bool is_stream, uint32_t
     if (err)
         goto out;
     if (m == PDF_CM_RC4) {
+        if (n == 0)
+            goto out; /* an empty string stays empty */
         if ((rc = buf_reserve(out, n)) != BUF_OK) {
             err = buf_fail(rc, "RC4");
             goto out;

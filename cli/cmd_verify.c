@@ -237,12 +237,11 @@ static void render_text(buf *b, const seal_verify_report *r) {
         if (c && c->signer)
             buf_printf(b, "    signer:   %s%s%s\n", c->signer, c->issuer ? ", issued by " : "",
                        c->issuer ? c->issuer : "");
-        if (c && c->signing_time) {
+        if (s->signing_time) {
             buf_puts(b, "    signed:   ");
-            put_time(b, c->signing_time);
-            buf_puts(b, c->time_source == CRYPTO_TIME_TIMESTAMP ? " (time-stamped)\n"
-                        : c->time_source == CRYPTO_TIME_CLAIMED ? " (claimed by the signer)\n"
-                                                                : "\n");
+            put_time(b, s->signing_time);
+            buf_puts(b, s->time_source == CRYPTO_TIME_TIMESTAMP ? " (time-stamped)\n"
+                                                                : " (claimed, not proven)\n");
         }
         buf_printf(b, "    covers:   %s; signature value %s\n", cover_text(s, r->n_revisions),
                    s->integrity ? "intact" : "NOT intact");

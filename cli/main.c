@@ -17,6 +17,8 @@ static void usage(FILE *f) {
                "                 watermark) and sign it, in one incremental update\n"
                "  seal extract   find the red seal on a scanned letter and take it out\n"
                "  seal draw      draw a round seal picture\n"
+               "  verify         check the signatures of PDFs: integrity, trust, and what\n"
+               "                 changed after signing\n"
                "\n"
                "  eseal --version    print the version\n"
                "  eseal COMMAND --help\n");
@@ -42,6 +44,8 @@ int main(int argc, char **argv) {
         return cmd_stamp(argc - 1, argv + 1);
     if (strcmp(cmd, "seal") == 0)
         return cmd_seal(argc - 1, argv + 1);
+    if (strcmp(cmd, "verify") == 0)
+        return cmd_verify(argc - 1, argv + 1);
     fprintf(stderr, "%s: unknown command '%s' (see eseal --help)\n", cli_prog, cmd);
     return 2;
 }

@@ -615,11 +615,12 @@ static void check_object(mdp *m, uint32_t num, const objinfo *oi, const pdf_robj
             diff_keys(&kd, old, new);
             keys_text(text, sizeof text, &kd);
             add_mod(m, SEAL_MOD_SIGDICT, num, page, text);
-        } else if (!later_sig(m, num))
-            add_mod(m, SEAL_MOD_SIGDICT, num, page,
-                    "a signature dictionary that signs no later revision");
-        else if (!p->sign && !dts)
+        } else if (!p->sign && !(dts && later_sig(m, num))) {
+            /* DocMDP P=1 permits document time-stamps only (ISO 32000-2 12.8.2.2.2) */
             add_mod(m, SEAL_MOD_SIGDICT, num, page, "a signature the document does not permit");
+        }
+        /* a later signature whose own structure fails is reported as such; adding it is only
+         * signing */
     }
     if (r & (R_FIELD_SIG | R_FIELD_FORM)) {
         bool sig = r & R_FIELD_SIG;
@@ -644,8 +645,7 @@ static void check_object(mdp *m, uint32_t num, const objinfo *oi, const pdf_robj
                 if (strcmp(k, "V") == 0 && sig) {
                     pdf_val *ov = pv_dict_get(old, "V");
                     pdf_val *nv = pv_dict_get(new, "V");
-                    bool ok = p->sign && (!ov || ov->t == PV_NULL) && nv && nv->t == PV_REF &&
-                              later_sig(m, nv->u.ref.num);
+                    bool ok = p->sign && (!ov || ov->t == PV_NULL) && nv && nv->t == PV_REF;
                     if (!ok) {
                         snprintf(text, sizeof text, "signature field %s: value replaced",
                                  name ? name : "?");

@@ -405,8 +405,10 @@ static seal_err check_structure(doc_ctx *dc, sig_cand *c, pdf_rev **signed_rev, 
     if (pdf_raw_rev(&found, raw, c->found_end) != PDF_OK)
         return add_err(s, "the revision holding the signature cannot be read");
     const pdf_robj *o;
-    if (pdf_rev_obj(&o, found, c->object) != PDF_OK || o->val->t != PV_DICT)
+    if (pdf_rev_obj(&o, found, c->object) != PDF_OK || o->val->t != PV_DICT) {
+        fail_format(s);
         return add_err(s, "the signature dictionary (object %u) cannot be read", c->object);
+    }
     pdf_val *br = pv_dict_get(o->val, "ByteRange");
     long long r[4];
     if (!br || br->t != PV_ARRAY || br->u.arr.n != 4) {
@@ -621,6 +623,19 @@ static seal_err check_crypto(doc_ctx *dc, sig_cand *c, pdf_val *sd) {
         return add_err(s, "the signature could not be checked: %s", crypto_errdetail());
     }
     s->integrity = s->crypto->integrity;
+    const crypto_verify_result *cr = s->crypto;
+    if (kind == CRYPTO_SIG_DOC_TIMESTAMP && cr->n_timestamps) {
+        /* the token's own time; a proof of existence only when the token passed */
+        s->signing_time = cr->timestamps[0].gen_time;
+        s->time_source = cr->timestamps[0].indication == CRYPTO_TOTAL_PASSED ? CRYPTO_TIME_TIMESTAMP
+                                                                             : CRYPTO_TIME_CLAIMED;
+    } else if (cr->time_source != CRYPTO_TIME_NONE) {
+        s->signing_time = cr->signing_time;
+        s->time_source = cr->time_source;
+    } else if (co.claimed_time) {
+        s->signing_time = co.claimed_time;
+        s->time_source = CRYPTO_TIME_CLAIMED;
+    }
     /* format failures found here already set TOTAL_FAILED; the rest comes from the CMS */
     if (s->indication != CRYPTO_TOTAL_FAILED) {
         s->indication = s->crypto->indication;

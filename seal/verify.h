@@ -65,6 +65,10 @@ typedef struct seal_sig_report {
     int docmdp; /* a certification signature's /P (1..3), 0 for an approval signature */
     char *reason, *location, *name; /* from the signed revision; NULL when absent */
     char *claimed_time;             /* /M as written, NULL when absent */
+    /* When it was signed: a time-stamp's time (a document time-stamp's own), else what the
+     * signer claims (/M, or the signing-time attribute); 0 and NONE when nothing says. */
+    time_t signing_time;
+    crypto_time_source time_source;
 
     crypto_indication indication;
     crypto_subind sub;

@@ -151,9 +151,9 @@ static void jsig(buf *b, const seal_sig_report *s) {
     jkey(b, "serial", false);
     jstr(b, c ? c->serial : NULL);
     jkey(b, "signing_time", false);
-    jtime(b, c ? c->signing_time : 0);
+    jtime(b, s->signing_time);
     jkey(b, "signing_time_source", false);
-    jstr(b, time_source_name(c ? c->time_source : CRYPTO_TIME_NONE));
+    jstr(b, time_source_name(s->time_source));
     jkey(b, "claimed_time", false);
     jstr(b, s->claimed_time);
     jkey(b, "indication", false);

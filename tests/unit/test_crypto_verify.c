@@ -1078,14 +1078,21 @@ static void write_index(const char *name, const char *const *good, const char *c
     buf_free(&b);
 }
 
-/* An OCSP response for cert by responder (certificate and key), made offline. */
+/* An OCSP response for cert by responder (certificate and key), made offline from the index
+ * file given; nextUpdate days later, none when days is "". */
+static uint8_t *ocsp_response_from(size_t *len, const char *index, const char *cert,
+                                   const char *rsigner, const char *rkey, const char *days) {
+    run("rm -f req.der resp.der && openssl ocsp -issuer '%s' -cert '%s' -no_nonce -reqout req.der "
+        "&& openssl ocsp -index %s -rsigner '%s' -rkey '%s' -CA '%s' -reqin req.der "
+        "-respout resp.der %s%s",
+        P("issuing-ca.pem"), cert, index, rsigner, rkey, P("issuing-ca.pem"),
+        *days ? "-ndays " : "", days);
+    return made("resp.der", len);
+}
+
 static uint8_t *ocsp_response(size_t *len, const char *cert, const char *rsigner,
                               const char *rkey) {
-    run("rm -f req.der resp.der && openssl ocsp -issuer '%s' -cert '%s' -no_nonce -reqout req.der "
-        "&& openssl ocsp -index index.txt -rsigner '%s' -rkey '%s' -CA '%s' -reqin req.der "
-        "-respout resp.der -ndays 1",
-        P("issuing-ca.pem"), cert, rsigner, rkey, P("issuing-ca.pem"));
-    return made("resp.der", len);
+    return ocsp_response_from(len, "index.txt", cert, rsigner, rkey, "1");
 }
 
 static crypto_verify_result *verify_with_vdata(const uint8_t *cms, size_t len, const uint8_t *crl,
@@ -1207,12 +1214,20 @@ static void test_revocation(void) {
     EXPECT(r, CRYPTO_INDETERMINATE, CRYPTO_SUB_REVOKED_NO_POE);
     crypto_verify_result_free(r);
     free(ocsp_del);
-    /* ... by someone the CA did not authorize: not believed */
-    uint8_t *ocsp_bad = ocsp_response(&dl, P("revoked.pem"), P("rsa3072.pem"), P("rsa3072.key"));
-    r = verify_with_vdata(revoked, len, NULL, 0, ocsp_bad, dl);
-    EXPECT(r, CRYPTO_INDETERMINATE, CRYPTO_SUB_TRY_LATER);
-    crypto_verify_result_free(r);
-    free(ocsp_bad);
+    /* ... by someone the CA did not authorize (no extended key usage; another one): not
+     * believed */
+    issue_leaf("notresponder", "/CN=eseal test not a responder",
+               "keyUsage = critical, digitalSignature\nextendedKeyUsage = emailProtection");
+    const char *unauthorized[2][2] = {{P("rsa3072.pem"), P("rsa3072.key")},
+                                      {T("notresponder.pem"), T("notresponder.key")}};
+    for (int i = 0; i < 2; i++) {
+        uint8_t *ocsp_bad =
+            ocsp_response(&dl, P("revoked.pem"), unauthorized[i][0], unauthorized[i][1]);
+        r = verify_with_vdata(revoked, len, NULL, 0, ocsp_bad, dl);
+        EXPECT(r, CRYPTO_INDETERMINATE, CRYPTO_SUB_TRY_LATER);
+        crypto_verify_result_free(r);
+        free(ocsp_bad);
+    }
 
     /* Adobe's revocationInfoArchival signed attribute (CRL, OCSP), built here */
     own_signer ors, ogs, ors2;
@@ -1342,6 +1357,30 @@ static void test_online(void) {
     crypto_verify_result *r = verify(good, gl, CRYPTO_SIG_CADES, trust_root);
     EXPECT(r, CRYPTO_INDETERMINATE, CRYPTO_SUB_TRY_LATER);
     crypto_verify_result_free(r);
+
+    /* freshness (ETSI EN 319 102-1 5.2.5): a "good" issued before the validation time tells of
+     * it until its nextUpdate; without nextUpdate, for a day */
+    const char *days[2] = {"7", ""};
+    for (int i = 0; i < 2; i++) {
+        size_t ol;
+        uint8_t *ocsp = ocsp_response_from(&ol, "index-online.txt", T("online-good.pem"),
+                                           P("issuing-ca.pem"), P("issuing-ca.key"), days[i]);
+        crypto_vdata *vd = NULL;
+        CHECK_INT(crypto_vdata_new(&vd), CRYPTO_OK);
+        CHECK_INT(crypto_vdata_add_ocsp(vd, ocsp, ol), CRYPTO_OK);
+        time_t later = time(NULL) + 2 * 86400;
+        crypto_verify_opts o = {
+            .trust = trust_root, .vdata = vd, .claimed_time = later, .now = later + 3600};
+        crypto_verify_result *rf =
+            verify_opts(good, gl, CRYPTO_SIG_CADES, content, sizeof content, &o);
+        if (i == 0)
+            EXPECT(rf, CRYPTO_TOTAL_PASSED, CRYPTO_SUB_NONE);
+        else
+            EXPECT(rf, CRYPTO_INDETERMINATE, CRYPTO_SUB_TRY_LATER);
+        crypto_verify_result_free(rf);
+        crypto_vdata_free(vd);
+        free(ocsp);
+    }
 
     pid_t pid = start_responder(port);
     CHECK(pid > 0 && responder_ready());

@@ -1,0 +1,231 @@
+/* Changes a (signed) PDF the way an attacker or a careless tool would, with an incremental
+ * update appended by eseal's own writer, for the verifier's tests:
+ *
+ *   pdf_tamper content IN OUT   page 1 draws a new content stream (a red box, "ALTERED")
+ *   pdf_tamper annot IN OUT     a square annotation is added to page 1
+ *   pdf_tamper page IN OUT      a blank page is appended
+ *   pdf_tamper reason IN OUT    the last signature's /Reason is rewritten in place
+ *   pdf_tamper noop IN OUT      the catalog is saved again unchanged (no change at all)
+ *   pdf_tamper repoint IN OUT   page 1's object number is pointed back at its first version
+ *                               in the file by a new cross-reference section alone (no new
+ *                               object: the bytes were there when the file was signed)
+ *
+ * Exit 0 on success, 1 on failure with a message. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/fileio.h"
+#include "pdf/pdf.h"
+#include "pdf/xref.h"
+
+static int fail(const char *what) {
+    fprintf(stderr, "pdf_tamper: %s: %s\n", what, pdf_errdetail());
+    return 1;
+}
+
+static pdf_val *resolve_get(pdf_update *u, pdf_val *d, const char *key) {
+    pdf_val *v = d ? pv_dict_get(d, key) : NULL;
+    if (v && v->t == PV_REF && pdf_update_read(&v, u, v->u.ref.num, v->u.ref.gen) != PDF_OK)
+        return NULL;
+    return v;
+}
+
+/* The /V reference of the last signature field of the form. */
+static bool last_sig(pdf_update *u, uint32_t *num, uint16_t *gen) {
+    uint32_t cn;
+    uint16_t cg;
+    pdf_val *cat, *fields;
+    if (pdf_update_catalog(&cn, &cg, u) != PDF_OK || pdf_update_read(&cat, u, cn, cg) != PDF_OK)
+        return false;
+    fields = resolve_get(u, resolve_get(u, cat, "AcroForm"), "Fields");
+    bool found = false;
+    for (size_t i = 0; fields && fields->t == PV_ARRAY && i < fields->u.arr.n; i++) {
+        pdf_val *f = fields->u.arr.items[i];
+        if (f->t == PV_REF && pdf_update_read(&f, u, f->u.ref.num, f->u.ref.gen) != PDF_OK)
+            continue;
+        pdf_val *v = pv_dict_get(f, "V");
+        if (v && v->t == PV_REF) {
+            *num = v->u.ref.num;
+            *gen = v->u.ref.gen;
+            found = true;
+        }
+    }
+    return found;
+}
+
+/* "repoint": appends a cross-reference table and trailer by hand. */
+static int repoint(const char *in, const char *outp, uint32_t num, uint16_t gen) {
+    uint8_t *d;
+    size_t len;
+    pdf_xref *x = NULL;
+    int rc = 1;
+    if (file_read_all(&d, &len, in, (size_t)64 << 20) != 0) {
+        fprintf(stderr, "pdf_tamper: cannot read %s\n", in);
+        return 1;
+    }
+    char hdr[32];
+    int hl = snprintf(hdr, sizeof hdr, "%u %u obj", num, gen);
+    size_t first = SIZE_MAX, count = 0;
+    for (size_t i = 0; i + (size_t)hl <= len; i++) {
+        if (memcmp(d + i, hdr, (size_t)hl) == 0 &&
+            (i == 0 || d[i - 1] == '\n' || d[i - 1] == '\r')) {
+            if (first == SIZE_MAX)
+                first = i;
+            count++;
+        }
+    }
+    long long size;
+    pdf_val *root, *id;
+    if (count < 2) {
+        fprintf(stderr, "pdf_tamper: object %u has a single version\n", num);
+    } else if (pdf_xref_read(&x, d, len) != PDF_OK || x->sections[0].kind != PDF_XREF_TABLE ||
+               !pv_dict_get_int(x->sections[0].trailer, "Size", &size) ||
+               !(root = pv_dict_get(x->sections[0].trailer, "Root")) || root->t != PV_REF) {
+        fprintf(stderr, "pdf_tamper: needs a file ending with a cross-reference table\n");
+    } else {
+        buf b;
+        buf_init(&b, len + 4096);
+        buf_append(&b, d, len);
+        size_t at = b.len + 1;
+        buf_printf(&b, "\nxref\n0 1\n0000000000 65535 f \n%u 1\n%010zu %05u n \n", num, first, gen);
+        buf_printf(&b, "trailer\n<</Size %lld/Root %u %u R/Prev %zu", size, root->u.ref.num,
+                   root->u.ref.gen, x->startxref);
+        id = pv_dict_get(x->sections[0].trailer, "ID");
+        if (id) {
+            buf_puts(&b, "/ID ");
+            pv_write(&b, id, NULL, NULL);
+        }
+        buf_printf(&b, ">>\nstartxref\n%zu\n%%%%EOF\n", at);
+        struct iovec part = {.iov_base = b.data, .iov_len = b.len};
+        rc = file_write_atomic(outp, &part, 1, 0644) != 0;
+        buf_free(&b);
+    }
+    pdf_xref_free(x);
+    free(d);
+    return rc;
+}
+
+int main(int argc, char **argv) {
+    if (argc != 4) {
+        fprintf(stderr, "usage: pdf_tamper content|annot|page|reason|noop|repoint IN OUT\n");
+        return 2;
+    }
+    const char *mode = argv[1];
+    pdf_doc *doc = NULL;
+    pdf_update *u = NULL;
+    pdf_output out = {0};
+    pdf_open_opts oo = {0};
+    int rc = 1;
+    if (pdf_doc_open_file(&doc, argv[2], &oo) != PDF_OK)
+        return fail(argv[2]);
+    if (pdf_update_begin(&u, doc) != PDF_OK) {
+        rc = fail("update");
+        goto done;
+    }
+    arena *a = pdf_update_arena(u);
+    uint32_t pn, num;
+    uint16_t pg, gen;
+    pdf_val *page;
+    if (pdf_update_page(&pn, &pg, u, 0) != PDF_OK) {
+        rc = fail("page 1");
+        goto done;
+    }
+    pdf_err err = PDF_OK;
+    if (strcmp(mode, "repoint") == 0) {
+        rc = repoint(argv[2], argv[3], pn, pg);
+        goto done;
+    }
+    if (strcmp(mode, "content") == 0) {
+        static const char text[] =
+            "1 0 0 rg 20 20 120 40 re f BT /F1 18 Tf 30 30 Td (ALTERED) Tj ET";
+        pdf_val *d = pv_dict(a);
+        err = pdf_update_new_object(&num, u);
+        if (err == PDF_OK)
+            err = pdf_update_put_stream(u, num, d, (const uint8_t *)text, sizeof text - 1);
+        if (err == PDF_OK)
+            err = pdf_update_edit(&page, u, pn, pg);
+        if (err == PDF_OK)
+            err = pv_dict_set(a, page, "Contents", pv_ref(a, num, 0));
+    } else if (strcmp(mode, "annot") == 0) {
+        const double rect[4] = {20, 20, 120, 80};
+        uint32_t annot;
+        pdf_val *d = pv_dict(a);
+        static const char ap[] = "0 0 1 RG 2 w 1 1 98 58 re S";
+        err = pdf_update_new_object(&num, u);
+        pv_dict_set(a, d, "Type", pv_name(a, "XObject"));
+        pv_dict_set(a, d, "Subtype", pv_name(a, "Form"));
+        pv_dict_set(a, d, "BBox", pv_rect(a, (const double[4]){0, 0, 100, 60}));
+        if (err == PDF_OK)
+            err = pdf_update_put_stream(u, num, d, (const uint8_t *)ap, sizeof ap - 1);
+        if (err == PDF_OK)
+            err = pdf_update_add_annotation(&annot, u, 0, "Square", rect, PDF_ANNOT_PRINT, num,
+                                            "added after signing");
+    } else if (strcmp(mode, "page") == 0) {
+        pdf_val *pages_ref, *pages;
+        err = pdf_update_read(&page, u, pn, pg);
+        pages_ref = err == PDF_OK ? pv_dict_get(page, "Parent") : NULL;
+        if (!pages_ref || pages_ref->t != PV_REF) {
+            fprintf(stderr, "pdf_tamper: page 1 has no /Parent\n");
+            goto done;
+        }
+        err = pdf_update_edit(&pages, u, pages_ref->u.ref.num, pages_ref->u.ref.gen);
+        pdf_val *kids = err == PDF_OK ? pv_dict_get(pages, "Kids") : NULL;
+        long long count = 0;
+        if (!kids || kids->t != PV_ARRAY || !pv_dict_get_int(pages, "Count", &count)) {
+            fprintf(stderr, "pdf_tamper: the page tree root is not a flat /Kids list\n");
+            goto done;
+        }
+        pdf_val *np = pv_dict(a);
+        pv_dict_set(a, np, "Type", pv_name(a, "Page"));
+        pv_dict_set(a, np, "Parent", pv_ref(a, pages_ref->u.ref.num, pages_ref->u.ref.gen));
+        pv_dict_set(a, np, "MediaBox", pv_rect(a, (const double[4]){0, 0, 595, 842}));
+        err = pdf_update_new_object(&num, u);
+        if (err == PDF_OK)
+            err = pdf_update_put(u, num, 0, np);
+        if (err == PDF_OK)
+            err = pv_array_push(a, kids, pv_ref(a, num, 0));
+        if (err == PDF_OK)
+            err = pv_dict_set(a, pages, "Count", pv_int(a, count + 1));
+    } else if (strcmp(mode, "reason") == 0) {
+        pdf_val *sd;
+        if (!last_sig(u, &num, &gen)) {
+            fprintf(stderr, "pdf_tamper: no signature to rewrite\n");
+            goto done;
+        }
+        err = pdf_update_edit(&sd, u, num, gen);
+        if (err == PDF_OK)
+            err = pv_dict_set(a, sd, "Reason", pv_text(a, "approved without reservation"));
+    } else if (strcmp(mode, "noop") == 0) {
+        pdf_val *cat;
+        uint32_t cn;
+        uint16_t cg;
+        err = pdf_update_catalog(&cn, &cg, u);
+        if (err == PDF_OK)
+            err = pdf_update_edit(&cat, u, cn, cg);
+    } else {
+        fprintf(stderr, "pdf_tamper: unknown mode %s\n", mode);
+        rc = 2;
+        goto done;
+    }
+    if (err != PDF_OK) {
+        rc = fail(mode);
+        goto done;
+    }
+    if (pdf_update_write(&out, u) != PDF_OK) {
+        rc = fail("write");
+        goto done;
+    }
+    struct iovec parts[2];
+    int n = pdf_output_parts(&out, parts);
+    if (file_write_atomic(argv[3], parts, n, 0644) != 0) {
+        fprintf(stderr, "pdf_tamper: cannot write %s\n", argv[3]);
+        goto done;
+    }
+    rc = 0;
+done:
+    pdf_output_free(&out);
+    pdf_update_free(u);
+    pdf_doc_free(doc);
+    return rc;
+}

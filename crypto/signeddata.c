@@ -16,7 +16,6 @@
 #include "crypto/verify_int.h"
 
 #define MAX_CMS (4 * 1024 * 1024)
-#define MAX_SIGNER_INFOS 64
 #define MAX_ATTRS 64
 #define MAX_EDDSA_MESSAGE (64 * 1024 * 1024)
 
@@ -492,12 +491,10 @@ void eval_signed_data(sig_eval *e, vctx *vc, CMS_ContentInfo *cms, const struct 
     bool rep = false;
     buf_init(&attrs, MAX_CMS);
     int nsi = sis ? sk_CMS_SignerInfo_num(sis) : 0;
-    /* 5.2.2 format checking */
+    /* 5.2.2 format checking: a PDF signature has one signer (so the limit of 64 is met) */
     if (nsi != 1) {
         vnote(&e->v, CRYPTO_TOTAL_FAILED, CRYPTO_SUB_FORMAT_FAILURE,
-              nsi > MAX_SIGNER_INFOS ? "the CMS holds more than 64 signer infos"
-                                     : "the CMS holds %d signer infos where one is expected",
-              nsi);
+              "the CMS holds %d signer infos where one is expected", nsi);
         goto out;
     }
     CMS_SignerInfo *si = sk_CMS_SignerInfo_value(sis, 0);
@@ -658,7 +655,12 @@ void eval_signed_data(sig_eval *e, vctx *vc, CMS_ContentInfo *cms, const struct 
     }
     int ok = sig_verify(pkey, sd->fam, &d, &pss, tbs_md, d.len, tbs, tbs_len,
                         CMS_SignerInfo_get0_signature(si));
-    if (ok <= 0) {
+    if (ok < 0) { /* e.g. a digest OpenSSL will not use with this key */
+        vnote(&e->v, CRYPTO_INDETERMINATE, CRYPTO_SUB_CRYPTO_CONSTRAINTS_FAILURE,
+              "a %s signature with %s cannot be checked", e->algorithm, d.def->name);
+        goto out;
+    }
+    if (ok == 0) {
         vnote(&e->v, CRYPTO_TOTAL_FAILED, CRYPTO_SUB_SIG_CRYPTO_FAILURE,
               "the signature value does not verify with the signer's public key");
         goto out;

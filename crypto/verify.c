@@ -518,7 +518,7 @@ void crypto_verify_result_free(crypto_verify_result *r) {
 /* ETSI EN 319 122-1 5.3 signature-time-stamp attributes (id-aa-signatureTimeStampToken,
  * RFC 3161 Appendix A): each an RFC 3161 token over the signature value. *best gets the
  * earliest genTime of those that pass (EN 319 102-1 5.3.4: the best signature time). */
-static crypto_err eval_timestamps(time_t *best, crypto_verify_result *r, vctx *vc,
+static crypto_err eval_timestamps(time_t *best, sig_eval *e, crypto_verify_result *r, vctx *vc,
                                   CMS_SignerInfo *si) {
     const ASN1_OCTET_STRING *sv = CMS_SignerInfo_get0_signature(si);
     struct iovec iv = {(void *)(uintptr_t)ASN1_STRING_get0_data(sv),
@@ -528,29 +528,33 @@ static crypto_err eval_timestamps(time_t *best, crypto_verify_result *r, vctx *v
     r->timestamps = calloc(VERIFY_MAX_TOKENS, sizeof *r->timestamps);
     if (!r->timestamps)
         return CRYPTO_E_NOMEM;
-    for (int idx = -1; err == CRYPTO_OK && (idx = CMS_unsigned_get_attr_by_NID(
-                                                si, NID_id_smime_aa_timeStampToken, idx)) >= 0;) {
+    bool too_many = false;
+    for (int idx = -1;
+         err == CRYPTO_OK && !too_many &&
+         (idx = CMS_unsigned_get_attr_by_NID(si, NID_id_smime_aa_timeStampToken, idx)) >= 0;) {
         X509_ATTRIBUTE *a = CMS_unsigned_get_attr(si, idx);
-        for (int k = 0; err == CRYPTO_OK && k < X509_ATTRIBUTE_count(a); k++) {
+        for (int k = 0; err == CRYPTO_OK && !too_many && k < X509_ATTRIBUTE_count(a); k++) {
+            too_many = r->n_timestamps == VERIFY_MAX_TOKENS;
+            if (too_many)
+                break;
             sig_eval te = {0};
             sig_eval_clear(&te);
             ASN1_TYPE *t = X509_ATTRIBUTE_get0_type(a, k);
-            if (r->n_timestamps == VERIFY_MAX_TOKENS)
-                vnote(&te.v, CRYPTO_TOTAL_FAILED, CRYPTO_SUB_FORMAT_FAILURE,
-                      "more than %d signature time-stamps", VERIFY_MAX_TOKENS);
-            else if (!t || t->type != V_ASN1_SEQUENCE)
+            if (!t || t->type != V_ASN1_SEQUENCE)
                 vnote(&te.v, CRYPTO_TOTAL_FAILED, CRYPTO_SUB_FORMAT_FAILURE,
                       "a signature time-stamp attribute does not hold a ContentInfo");
             else
                 tsp_eval(&te, vc, t->value.sequence->data, (size_t)t->value.sequence->length, &iv,
                          1);
-            if (r->n_timestamps < VERIFY_MAX_TOKENS)
-                err = fill_timestamp(&r->timestamps[r->n_timestamps++], &te);
+            err = fill_timestamp(&r->timestamps[r->n_timestamps++], &te);
             if (te.v.ind == CRYPTO_TOTAL_PASSED && (!*best || te.gen_time < *best))
                 *best = te.gen_time;
             sig_eval_clear(&te);
         }
     }
+    if (too_many)
+        vnote(&e->v, CRYPTO_TOTAL_FAILED, CRYPTO_SUB_FORMAT_FAILURE,
+              "the signature carries more than %d time-stamps", VERIFY_MAX_TOKENS);
     return err;
 }
 
@@ -614,15 +618,16 @@ static crypto_err eval_signature(sig_eval *e, crypto_verify_result *r, vctx *vc,
     /* 5.3.4 / 5.5.4: the validation time is the best signature time a time-stamp proves;
      * else the time the signer claims (believed only up to now); else now. */
     time_t best = 0, at = vc->now;
-    if ((err = eval_timestamps(&best, r, vc, si)) != CRYPTO_OK)
+    if ((err = eval_timestamps(&best, e, r, vc, si)) != CRYPTO_OK)
         goto out;
     time_t claimed = vc->opts->claimed_time ? vc->opts->claimed_time : e->signing_time_attr;
-    r->time_source = best      ? CRYPTO_TIME_TIMESTAMP
-                     : claimed ? CRYPTO_TIME_CLAIMED
-                               : CRYPTO_TIME_NONE;
+    bool believed = claimed && claimed <= vc->now;
+    r->time_source = best       ? CRYPTO_TIME_TIMESTAMP
+                     : believed ? CRYPTO_TIME_CLAIMED
+                                : CRYPTO_TIME_NONE;
     if (best)
         at = best;
-    else if (claimed && claimed < vc->now)
+    else if (believed)
         at = claimed;
     r->signing_time = at;
     eval_certificate(e, vc, at, best != 0, ROLE_SIGNER);

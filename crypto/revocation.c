@@ -410,10 +410,10 @@ static bool has_pointers(X509 *cert) {
 }
 
 void rev_check(rev_res *out, vctx *vc, STACK_OF(X509) * chain, time_t at, bool poe) {
-    bool good = false, unknown = false;
+    bool good = false, unknown = false, revoked = false;
     memset(out, 0, sizeof *out);
     out->reason = -1;
-    for (int i = 0; i + 1 < sk_X509_num(chain); i++) {
+    for (int i = 0; i + 1 < sk_X509_num(chain) && !revoked; i++) {
         X509 *cert = sk_X509_value(chain, i), *issuer = sk_X509_value(chain, i + 1);
         cert_st st;
         status_of(&st, vc, cert, issuer, at);
@@ -423,16 +423,14 @@ void rev_check(rev_res *out, vctx *vc, STACK_OF(X509) * chain, time_t at, bool p
             status_of(&st, vc, cert, issuer, at);
         bool hold = st.kind == ST_REVOKED && st.reason == OCSP_REVOKED_STATUS_CERTIFICATEHOLD;
         /* revoked after a time-stamp proved the signature: no failure (5.2.6.4) */
-        if (st.kind == ST_REVOKED && !(poe && !hold && st.rev_time > at)) {
-            out->status = CRYPTO_REV_REVOKED;
+        revoked = st.kind == ST_REVOKED && !(poe && !hold && st.rev_time > at);
+        if (revoked) {
             out->depth = i;
             out->rev_time = st.rev_time;
             out->reason = st.reason;
             out->on_hold = hold;
             out->source = st.source;
-            return;
-        }
-        if (st.kind != ST_NONE) {
+        } else if (st.kind != ST_NONE) {
             good = true;
             if (!out->source)
                 out->source = st.source;
@@ -441,5 +439,8 @@ void rev_check(rev_res *out, vctx *vc, STACK_OF(X509) * chain, time_t at, bool p
             out->depth = i;
         }
     }
-    out->status = unknown ? CRYPTO_REV_UNKNOWN : good ? CRYPTO_REV_GOOD : CRYPTO_REV_NO_POINTERS;
+    out->status = revoked   ? CRYPTO_REV_REVOKED
+                  : unknown ? CRYPTO_REV_UNKNOWN
+                  : good    ? CRYPTO_REV_GOOD
+                            : CRYPTO_REV_NO_POINTERS;
 }

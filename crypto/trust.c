@@ -241,11 +241,11 @@ crypto_err crypto_trust_add(crypto_trust *t, const char *path) {
     if (stat(path, &st) != 0)
         return crypto_fail(CRYPTO_E_IO, "%s: %s", path, strerror(errno));
     err = S_ISDIR(st.st_mode) ? add_dir(t, path, &found) : add_file(t, path, &found);
+    /* the index made again even after an error, so that it holds what the store holds */
+    crypto_err ierr = make_index(t);
     if (err == CRYPTO_OK && found == 0)
         err = crypto_fail(CRYPTO_E_CERT, "%s holds no certificate (PEM or DER)", path);
-    if (err == CRYPTO_OK)
-        err = make_index(t);
-    return err;
+    return err != CRYPTO_OK ? err : ierr;
 }
 
 /* RFC 5652 5.3 SignerIdentifier: issuerAndSerialNumber by binary search on the serial number;

@@ -562,6 +562,56 @@ static void check_ap_unhooked(mdp *m, const pdf_val *old_ap, uint32_t widget, in
     }
 }
 
+/* Does a widget draw something: a rectangle of some size and a normal appearance stream with
+ * content? */
+static bool draws(mdp *m, pdf_val *w) {
+    pdf_val *rect = pdf_rev_get(m->F, w, "Rect");
+    double r[4];
+    for (int i = 0; i < 4; i++)
+        if (!rect || rect->t != PV_ARRAY || rect->u.arr.n != 4 ||
+            !pv_number(rect->u.arr.items[i], &r[i]))
+            return false;
+    if ((r[2] - r[0]) * (r[2] - r[0]) < 1 || (r[3] - r[1]) * (r[3] - r[1]) < 1)
+        return false;
+    pdf_val *n = pv_dict_get(pdf_rev_get(m->F, w, "AP"), "N");
+    const pdf_robj *o;
+    if (!n || n->t != PV_REF || pdf_rev_obj(&o, m->F, n->u.ref.num) != PDF_OK || !o->stream)
+        return false;
+    buf b;
+    buf_init(&b, (size_t)1 << 20);
+    bool content = false;
+    if (pdf_rev_stream_data(&b, m->F, o, (size_t)1 << 20) == PDF_OK) {
+        for (size_t i = 0; i < b.len && !content; i++) {
+            if (b.data[i] == '%') /* a comment, such as Acrobat's "% DSBlank" */
+                while (i + 1 < b.len && b.data[i + 1] != '\n' && b.data[i + 1] != '\r')
+                    i++;
+            else
+                content = !(b.data[i] == ' ' || b.data[i] == '\n' || b.data[i] == '\r' ||
+                            b.data[i] == '\t' || b.data[i] == 0);
+        }
+    }
+    buf_free(&b);
+    return content;
+}
+
+/* Signing permits new signature fields; a new one nobody signed that draws an appearance of
+ * its own is content slipped in under that permission (the "sneaky signature" of Mladenov et
+ * al., USENIX Security 2021). */
+static bool unsigned_but_visible(mdp *m, pdf_val *field) {
+    pdf_val *v = pv_dict_get(field, "V");
+    if (v && v->t != PV_NULL)
+        return false;
+    if (is_widget(field))
+        return draws(m, field);
+    pdf_val *kids = pdf_rev_get(m->F, field, "Kids");
+    for (size_t i = 0; kids && kids->t == PV_ARRAY && i < kids->u.arr.n && i < 64; i++) {
+        pdf_val *k = pdf_rev_resolve(m->F, kids->u.arr.items[i]);
+        if (k && k->t == PV_DICT && is_widget(k) && draws(m, k))
+            return true;
+    }
+    return false;
+}
+
 static const char *const field_keys[] = {"FT", "Parent", "Kids", "T",  "TU",     "TM", "Ff",
                                          "V",  "DV",     "Lock", "SV", "DA",     "Q",  "DS",
                                          "RV", "Opt",    "TI",   "I",  "MaxLen", NULL};
@@ -629,6 +679,11 @@ static void check_object(mdp *m, uint32_t num, const objinfo *oi, const pdf_robj
         if (fresh) {
             if (sig ? !p->sign : true) {
                 snprintf(text, sizeof text, "field %s", name ? name : "?");
+                add_mod(m, SEAL_MOD_FIELD_ADDED, num, page, text);
+            } else if (unsigned_but_visible(m, new)) {
+                snprintf(text, sizeof text,
+                         "signature field %s: never signed, yet it draws its own appearance",
+                         name ? name : "?");
                 add_mod(m, SEAL_MOD_FIELD_ADDED, num, page, text);
             }
         } else {

@@ -14,7 +14,7 @@
 
 /* ---- report helpers ---- */
 
-static char *vfmt(const char *fmt, va_list ap) {
+__attribute__((format(printf, 1, 0))) static char *vfmt(const char *fmt, va_list ap) {
     char *s = NULL;
     va_list aq;
     va_copy(aq, ap);

@@ -105,6 +105,13 @@ is '.indication == "TOTAL_FAILED" and .signatures[0].reason == "Approved" and
       (.detail | test("Reason")))] | length) == 1' \
     "rewritten /Reason: reported, and the signed one shown"
 
+# an unsigned signature field that draws content ("sneaky signature")
+tamper sneaky "$tmp/signed.pdf" "$tmp/sneaky.pdf"
+v "$tmp/sneaky.pdf" "${trust[@]}"
+is '.indication == "TOTAL_FAILED" and ([.signatures[0].modifications[] |
+    select(.kind == "field_added" and (.detail | test("never signed")))] | length) == 1' \
+    "unsigned signature field with an appearance"
+
 tamper noop "$tmp/signed.pdf" "$tmp/noop.pdf"
 v "$tmp/noop.pdf" "${trust[@]}"
 exit_is 0 "a save that changes nothing"

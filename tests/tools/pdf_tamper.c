@@ -6,6 +6,7 @@
  *   pdf_tamper page IN OUT      a blank page is appended
  *   pdf_tamper reason IN OUT    the last signature's /Reason is rewritten in place
  *   pdf_tamper noop IN OUT      the catalog is saved again unchanged (no change at all)
+ *   pdf_tamper sneaky IN OUT    an unsigned signature field whose widget draws a red box
  *   pdf_tamper repoint IN OUT   page 1's object number is pointed back at its first version
  *                               in the file by a new cross-reference section alone (no new
  *                               object: the bytes were there when the file was signed)
@@ -108,7 +109,7 @@ static int repoint(const char *in, const char *outp, uint32_t num, uint16_t gen)
 
 int main(int argc, char **argv) {
     if (argc != 4) {
-        fprintf(stderr, "usage: pdf_tamper content|annot|page|reason|noop|repoint IN OUT\n");
+        fprintf(stderr, "usage: pdf_tamper content|annot|page|reason|noop|sneaky|repoint IN OUT\n");
         return 2;
     }
     const char *mode = argv[1];
@@ -196,6 +197,45 @@ int main(int argc, char **argv) {
         err = pdf_update_edit(&sd, u, num, gen);
         if (err == PDF_OK)
             err = pv_dict_set(a, sd, "Reason", pv_text(a, "approved without reservation"));
+    } else if (strcmp(mode, "sneaky") == 0) {
+        static const char ap[] = "1 0 0 rg 0 0 100 30 re f";
+        uint32_t apn, cn;
+        uint16_t cg;
+        pdf_val *d = pv_dict(a), *w = pv_dict(a), *apd = pv_dict(a), *cat, *form;
+        pv_dict_set(a, d, "Type", pv_name(a, "XObject"));
+        pv_dict_set(a, d, "Subtype", pv_name(a, "Form"));
+        pv_dict_set(a, d, "BBox", pv_rect(a, (const double[4]){0, 0, 100, 30}));
+        err = pdf_update_new_object(&apn, u);
+        if (err == PDF_OK)
+            err = pdf_update_put_stream(u, apn, d, (const uint8_t *)ap, sizeof ap - 1);
+        pv_dict_set(a, apd, "N", pv_ref(a, apn, 0));
+        pv_dict_set(a, w, "Type", pv_name(a, "Annot"));
+        pv_dict_set(a, w, "Subtype", pv_name(a, "Widget"));
+        pv_dict_set(a, w, "FT", pv_name(a, "Sig"));
+        pv_dict_set(a, w, "T", pv_text(a, "Sneaky"));
+        pv_dict_set(a, w, "F", pv_int(a, 4));
+        pv_dict_set(a, w, "Rect", pv_rect(a, (const double[4]){20, 20, 120, 50}));
+        pv_dict_set(a, w, "P", pv_ref(a, pn, pg));
+        pv_dict_set(a, w, "AP", apd);
+        if (err == PDF_OK)
+            err = pdf_update_new_object(&num, u);
+        if (err == PDF_OK)
+            err = pdf_update_put(u, num, 0, w);
+        if (err == PDF_OK)
+            err = pdf_update_add_annot(u, 0, num);
+        if (err == PDF_OK)
+            err = pdf_update_catalog(&cn, &cg, u);
+        if (err == PDF_OK)
+            err = pdf_update_edit(&cat, u, cn, cg);
+        form = err == PDF_OK ? pv_dict_get(cat, "AcroForm") : NULL;
+        if (form && form->t == PV_REF)
+            err = pdf_update_edit(&form, u, form->u.ref.num, form->u.ref.gen);
+        pdf_val *fields = err == PDF_OK && form ? pv_dict_get(form, "Fields") : NULL;
+        if (!fields || fields->t != PV_ARRAY) {
+            fprintf(stderr, "pdf_tamper: the form has no direct /Fields array\n");
+            goto done;
+        }
+        err = pv_array_push(a, fields, pv_ref(a, num, 0));
     } else if (strcmp(mode, "noop") == 0) {
         pdf_val *cat;
         uint32_t cn;

@@ -346,7 +346,12 @@ static bool fetch_ocsp(vctx *vc, X509 *cert, X509 *issuer) {
         OCSP_RESPONSE *resp = NULL;
         if (req && id && OCSP_request_add0_id(req, id))
             id = NULL;
-        if (!id && rq && i2d_OCSP_REQUEST_bio(rq, req) > 0 && is_http(url, strlen(url)) &&
+        /* i2d_OCSP_REQUEST_bio casts away const in OpenSSL's own macro: encode, then write */
+        unsigned char *der = NULL;
+        int dl = !id && rq ? i2d_OCSP_REQUEST(req, &der) : -1;
+        bool encoded = dl > 0 && BIO_write(rq, der, dl) == dl;
+        OPENSSL_free(der);
+        if (encoded && is_http(url, strlen(url)) &&
             OSSL_HTTP_parse_url(url, &ssl, NULL, &host, &port, NULL, &path, NULL, NULL) && !ssl)
             rsp = OSSL_HTTP_transfer(NULL, host, port, path, 0, NULL, NULL, NULL, NULL, NULL, NULL,
                                      0, NULL, "application/ocsp-request", rq,

@@ -102,20 +102,20 @@ typedef enum crypto_time_source {
 } crypto_time_source;
 
 typedef enum crypto_revocation {
-    CRYPTO_REV_NOT_CHECKED,  /* no trusted chain, so nothing to check */
-    CRYPTO_REV_GOOD,         /* every certificate of the chain is known not revoked */
-    CRYPTO_REV_REVOKED,      /* a certificate of the chain is revoked */
-    CRYPTO_REV_UNKNOWN,      /* revocation is checkable in principle, but no data was found */
-    CRYPTO_REV_NO_POINTERS   /* the certificates name no CRL or OCSP service to ask */
+    CRYPTO_REV_NOT_CHECKED, /* no trusted chain, so nothing to check */
+    CRYPTO_REV_GOOD,        /* every certificate of the chain is known not revoked */
+    CRYPTO_REV_REVOKED,     /* a certificate of the chain is revoked */
+    CRYPTO_REV_UNKNOWN,     /* revocation is checkable in principle, but no data was found */
+    CRYPTO_REV_NO_POINTERS  /* the certificates name no CRL or OCSP service to ask */
 } crypto_revocation;
 
 typedef struct crypto_verify_opts {
-    const crypto_trust *trust;  /* may be NULL: then no chain is trusted */
-    const crypto_vdata *vdata;  /* may be NULL */
-    time_t claimed_time;        /* the signature dictionary's /M; 0 when absent */
-    time_t now;                 /* the validation time; 0 for the current time */
-    bool online;                /* fetch OCSP responses and CRLs the certificates point to */
-    int timeout_ms;             /* limit on each online fetch; 0 for 10 s */
+    const crypto_trust *trust; /* may be NULL: then no chain is trusted */
+    const crypto_vdata *vdata; /* may be NULL */
+    time_t claimed_time;       /* the signature dictionary's /M; 0 when absent */
+    time_t now;                /* the validation time; 0 for the current time */
+    bool online;               /* fetch OCSP responses and CRLs the certificates point to */
+    int timeout_ms;            /* limit on each online fetch; 0 for 10 s */
 } crypto_verify_opts;
 
 /* A verified RFC 3161 token: one inside a signature (the signature-time-stamp unsigned
@@ -137,12 +137,12 @@ typedef struct crypto_verify_result {
     bool integrity;
     char *cause; /* one sentence naming why it is not TOTAL_PASSED; NULL when it is */
 
-    char *signer;         /* the signing certificate's subject common name (or the whole
-                             subject when it has none), UTF-8; NULL when not found */
-    char *signer_subject; /* the whole subject, RFC 2253, UTF-8 */
-    char *issuer;         /* the issuer, RFC 2253, UTF-8 */
-    char *serial;         /* the serial number in hexadecimal */
-    X509 *signer_cert;    /* owned by the result; NULL when not found */
+    char *signer;          /* the signing certificate's subject common name (or the whole
+                              subject when it has none), UTF-8; NULL when not found */
+    char *signer_subject;  /* the whole subject, RFC 2253, UTF-8 */
+    char *issuer;          /* the issuer, RFC 2253, UTF-8 */
+    char *serial;          /* the serial number in hexadecimal */
+    X509 *signer_cert;     /* owned by the result; NULL when not found */
     const char *digest;    /* "SHA-256", ...; "" when unknown */
     const char *algorithm; /* "RSA", "RSA-PSS", "ECDSA", "Ed25519", "Ed448", ... */
     int key_bits;

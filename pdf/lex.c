@@ -350,8 +350,8 @@ static pdf_err parse_dict(pdf_val **out, arena *a, const uint8_t *data, size_t l
     return PDF_OK;
 }
 
-static pdf_err parse_value_at(pdf_val **out, arena *a, const uint8_t *data, size_t len,
-                              size_t *pos, int depth);
+static pdf_err parse_value_at(pdf_val **out, arena *a, const uint8_t *data, size_t len, size_t *pos,
+                              int depth);
 
 /* A value with the span it was parsed from. */
 static pdf_err parse_value(pdf_val **out, arena *a, const uint8_t *data, size_t len, size_t *pos,
@@ -366,8 +366,8 @@ static pdf_err parse_value(pdf_val **out, arena *a, const uint8_t *data, size_t 
     return err;
 }
 
-static pdf_err parse_value_at(pdf_val **out, arena *a, const uint8_t *data, size_t len,
-                              size_t *pos, int depth) {
+static pdf_err parse_value_at(pdf_val **out, arena *a, const uint8_t *data, size_t len, size_t *pos,
+                              int depth) {
     if (depth > PDF_MAX_DEPTH)
         return pdf_fail(PDF_E_LIMIT, "objects nested deeper than %d at offset %zu", PDF_MAX_DEPTH,
                         *pos);

@@ -336,6 +336,9 @@ static pdf_err parse_dict(pdf_val **out, arena *a, const uint8_t *data, size_t l
         }
         if (data[p] != '/')
             return pdf_fail(PDF_E_SYNTAX, "dictionary key is not a name at offset %zu", p);
+        if (dict->u.dict.n >= PDF_MAX_DICT_KEYS)
+            return pdf_fail(PDF_E_LIMIT, "dictionary with more than %d keys at offset %zu",
+                            PDF_MAX_DICT_KEYS, *pos);
         pdf_val *key, *val;
         pdf_err err = parse_name(&key, a, data, len, &p);
         if (err == PDF_OK)

@@ -62,6 +62,8 @@ struct pdf_raw {
     size_t *endstreams; /* offsets of every "endstream" in the file, found on first need */
     size_t n_endstreams;
     bool endstreams_done;
+    int depth; /* objects being parsed on the way to this one (/Length, object streams) */
+    size_t xref_sections, xref_entries; /* read for all views so far */
     bool encrypted;
     pdf_crypt crypt;
     uint32_t encrypt_num;
@@ -141,7 +143,7 @@ static pdf_err find_revisions(pdf_raw *r) {
             r->n_ends = k + 1;
             break;
         }
-        if (err == PDF_E_NOMEM)
+        if (err == PDF_E_NOMEM || (err == PDF_E_LIMIT && r->xref_sections > 0))
             return err;
         if (first == PDF_OK) {
             first = err;
@@ -156,7 +158,7 @@ static pdf_err find_revisions(pdf_raw *r) {
     for (size_t k = 0; k + 1 < r->n_ends; k++) {
         pdf_rev *v;
         err = pdf_raw_rev(&v, r, r->ends[k]);
-        if (err == PDF_E_NOMEM)
+        if (err == PDF_E_NOMEM || err == PDF_E_LIMIT)
             return err;
         if (err == PDF_OK)
             r->ends[kept++] = r->ends[k];
@@ -260,6 +262,17 @@ pdf_err pdf_raw_rev(pdf_rev **out, pdf_raw *r, size_t end) {
     v->raw = r;
     v->end = end;
     pdf_err err = pdf_xref_read(&v->xref, r->data, end);
+    if (err == PDF_OK) {
+        /* each revision reads its whole chain again: bound the sum over all of them */
+        r->xref_sections += v->xref->n_sections;
+        for (size_t i = 0; i < v->xref->n_sections; i++)
+            r->xref_entries += v->xref->sections[i].n_entries;
+        if (r->xref_sections > PDF_RAW_MAX_SECTIONS || r->xref_entries > PDF_RAW_MAX_ENTRIES)
+            err = pdf_fail(PDF_E_LIMIT,
+                           "the revisions' cross-reference chains hold more than %d sections or "
+                           "%d entries in all",
+                           PDF_RAW_MAX_SECTIONS, PDF_RAW_MAX_ENTRIES);
+    }
     if (err == PDF_OK)
         err = build_index(v);
     if (err != PDF_OK) {
@@ -616,12 +629,18 @@ static pdf_err get_entry(robj_entry **out, pdf_rev *v, uint32_t num) {
             return pdf_fail(PDF_E_SYNTAX, "object %u refers to itself while being read", num);
         return e->err;
     }
+    /* a /Length or an object stream needs another object first, whose own stream may need
+     * another: bound the chain rather than the stack (not cached: it depends on the way in) */
+    if (r->depth >= 16)
+        return pdf_fail(PDF_E_LIMIT, "object %u: more than 16 objects needed to read it", num);
     e = arena_alloc(&r->a, sizeof *e);
     if (!e)
         return PDF_E_NOMEM;
     pdf_err err = bufres(u64map_put(&r->objs, key, e));
     if (err != PDF_OK)
         return err;
+    r->depth++;
+    e->o.val = &null_val; /* until parsed: a loop back here sees a null object */
     e->busy = true;
     e->o.num = num;
     e->o.gen = re->type == 1 ? re->gen : 0;
@@ -635,6 +654,7 @@ static pdf_err get_entry(robj_entry **out, pdf_rev *v, uint32_t num) {
     e->err = err;
     e->busy = false;
     e->done = true;
+    r->depth--;
     *out = e;
     return err;
 }
@@ -668,6 +688,49 @@ pdf_err pdf_rev_stream_data(buf *out, pdf_rev *v, const pdf_robj *o, size_t max)
 
 /* ---- equality ---- */
 
+static int cmp_kv(const void *pa, const void *pb) {
+    return strcmp(((const pdf_kv *)pa)->key, ((const pdf_kv *)pb)->key);
+}
+
+/* The non-null entries of d, sorted by key (malloc'd); *n their count. NULL on no memory. */
+static pdf_kv *sorted_entries(const pdf_val *d, size_t *n) {
+    pdf_kv *kv = malloc((d->u.dict.n ? d->u.dict.n : 1) * sizeof *kv);
+    *n = 0;
+    for (size_t i = 0; kv && i < d->u.dict.n; i++)
+        if (d->u.dict.kv[i].val->t != PV_NULL)
+            kv[(*n)++] = d->u.dict.kv[i];
+    if (kv)
+        qsort(kv, *n, sizeof *kv, cmp_kv);
+    return kv;
+}
+
+/* 7.3.7: a null value is the same as no entry. Small dictionaries by lookup, large ones by
+ * merging sorted entries, so that equality stays O(n log n). */
+static bool dict_equal(const pdf_val *a, const pdf_val *b) {
+    if (a->u.dict.n <= 16 && b->u.dict.n <= 16) {
+        size_t na = 0, nb = 0;
+        for (size_t i = 0; i < a->u.dict.n; i++) {
+            const pdf_val *x = a->u.dict.kv[i].val;
+            if (x->t == PV_NULL)
+                continue;
+            na++;
+            if (!pdf_val_equal(x, pv_dict_get(b, a->u.dict.kv[i].key)))
+                return false;
+        }
+        for (size_t i = 0; i < b->u.dict.n; i++)
+            nb += b->u.dict.kv[i].val->t != PV_NULL;
+        return na == nb;
+    }
+    size_t na, nb;
+    pdf_kv *x = sorted_entries(a, &na), *y = sorted_entries(b, &nb);
+    bool eq = x && y && na == nb;
+    for (size_t i = 0; eq && i < na; i++)
+        eq = strcmp(x[i].key, y[i].key) == 0 && pdf_val_equal(x[i].val, y[i].val);
+    free(x);
+    free(y);
+    return eq;
+}
+
 bool pdf_val_equal(const pdf_val *a, const pdf_val *b) {
     if (a == b)
         return true;
@@ -700,21 +763,8 @@ bool pdf_val_equal(const pdf_val *a, const pdf_val *b) {
             if (!pdf_val_equal(a->u.arr.items[i], b->u.arr.items[i]))
                 return false;
         return true;
-    case PV_DICT: {
-        /* 7.3.7: a null value is the same as no entry */
-        size_t na = 0, nb = 0;
-        for (size_t i = 0; i < a->u.dict.n; i++) {
-            const pdf_val *x = a->u.dict.kv[i].val;
-            if (x->t == PV_NULL)
-                continue;
-            na++;
-            if (!pdf_val_equal(x, pv_dict_get(b, a->u.dict.kv[i].key)))
-                return false;
-        }
-        for (size_t i = 0; i < b->u.dict.n; i++)
-            nb += b->u.dict.kv[i].val->t != PV_NULL;
-        return na == nb;
-    }
+    case PV_DICT:
+        return dict_equal(a, b);
     default:
         return false;
     }

@@ -36,6 +36,10 @@ typedef struct pdf_rev pdf_rev;
 #define PDF_RAW_MAX_STREAM ((size_t)256 << 20)
 #define PDF_RAW_MAX_OBJSTM_N 100000
 #define PDF_RAW_MAX_MEMORY ((size_t)2 << 30)
+/* Cross-reference sections and entries read for all revisions together (each revision reads
+ * its chain back to the first). */
+#define PDF_RAW_MAX_SECTIONS 1000000
+#define PDF_RAW_MAX_ENTRIES 10000000
 
 /* Opens data (borrowed: it must outlive the reader). password is for encrypted documents;
  * NULL tries the empty user password. Fails when the file has no %PDF- header in its first

@@ -72,6 +72,9 @@ struct pdf_val {
  * at most this many items. */
 #define PDF_MAX_DEPTH 64
 #define PDF_MAX_ITEMS 1000000
+/* Keys of one parsed dictionary (PDF 1.7 Annex C gave 4,095 as a reader's limit); checking each
+ * new key against the others keeps parsing quadratic in this, so it stays small. */
+#define PDF_MAX_DICT_KEYS 10000
 
 pdf_val *pv_null(arena *a);
 pdf_val *pv_bool(arena *a, bool b);

@@ -58,6 +58,12 @@ typedef struct objinfo {
     int page; /* 1-based page the object is first seen on */
 } objinfo;
 
+typedef struct work {
+    uint32_t num, role;
+    int page;
+    bool sig;
+} work;
+
 typedef struct mdp {
     const mdp_input *in;
     seal_sig_report *rep;
@@ -67,6 +73,8 @@ typedef struct mdp {
     objinfo *pool;
     size_t n_pool, cap_pool;
     size_t visits;
+    work *work; /* objects whose values are still to be visited */
+    size_t n_work, cap_work;
     seal_err err;
 } mdp;
 
@@ -109,13 +117,6 @@ static void pages_of(pdf_rev *v, pagelist *pl) {
     pdf_val *root = pdf_rev_get(v, pdf_rev_trailer(v), "Root");
     pages_walk(v, root && root->t == PV_DICT ? pv_dict_get(root, "Pages") : NULL, pl, &seen, 0);
     u64map_free(&seen);
-}
-
-static bool in_list(const uint32_t *l, size_t n, uint32_t x) {
-    for (size_t i = 0; i < n; i++)
-        if (l[i] == x)
-            return true;
-    return false;
 }
 
 /* ---- roles ---- */
@@ -372,8 +373,31 @@ static void visit_in(mdp *m, pdf_val *v, uint32_t role, int page, bool sig, bool
     oi->roles |= role;
     if (!oi->page)
         oi->page = page;
-    if (d && role != R_WEAK)
-        visit_dict_role(m, d, role, page ? page : oi->page, sig);
+    if (!d || role == R_WEAK)
+        return;
+    /* what the object refers to is visited from the work list, not by recursion: a chain of
+     * references may be as long as the document has objects */
+    if (m->n_work == m->cap_work) {
+        size_t ncap = m->cap_work ? 2 * m->cap_work : 256;
+        work *nw = realloc(m->work, ncap * sizeof *nw);
+        if (!nw) {
+            m->err = SEAL_E_NOMEM;
+            return;
+        }
+        m->work = nw;
+        m->cap_work = ncap;
+    }
+    m->work[m->n_work++] =
+        (work){.num = num, .role = role, .page = page ? page : oi->page, .sig = sig};
+}
+
+static void drain(mdp *m) {
+    while (m->n_work && m->err == SEAL_OK) {
+        work w = m->work[--m->n_work];
+        const pdf_robj *o;
+        if (pdf_rev_obj(&o, m->F, w.num) == PDF_OK)
+            visit_dict_role(m, o->val, w.role, w.page, w.sig);
+    }
 }
 
 /* ---- comparing ---- */
@@ -406,6 +430,13 @@ typedef struct keydiff {
 
 static void diff_keys(keydiff *kd, const pdf_val *a, const pdf_val *b) {
     kd->n = 0;
+    if ((a && a->t == PV_DICT && a->u.dict.n > 256) ||
+        (b && b->t == PV_DICT && b->u.dict.n > 256)) {
+        /* no dictionary a role permits changes in is that large: one change, unnamed */
+        if (!pdf_val_equal(a, b))
+            kd->keys[kd->n++] = "(many keys)";
+        return;
+    }
     const pdf_val *ds[2] = {a, b}, *others[2] = {b, a};
     for (int s = 0; s < 2; s++) {
         const pdf_val *d = ds[s];
@@ -466,12 +497,20 @@ static void keys_text(char *out, size_t n, const keydiff *kd) {
     }
 }
 
-/* Items of an array that are references, by object number. */
-static bool array_has_ref(const pdf_val *arr, uint32_t num) {
+/* The object numbers an array refers to, as a set, so that comparing two arrays is linear. */
+typedef struct refset {
+    u64map map;
+} refset;
+
+static void refset_of(refset *rs, const pdf_val *arr) {
+    u64map_init(&rs->map, PDF_MAX_ITEMS);
     for (size_t i = 0; arr && arr->t == PV_ARRAY && i < arr->u.arr.n; i++)
-        if (arr->u.arr.items[i]->t == PV_REF && arr->u.arr.items[i]->u.ref.num == num)
-            return true;
-    return false;
+        if (arr->u.arr.items[i]->t == PV_REF)
+            u64map_put(&rs->map, arr->u.arr.items[i]->u.ref.num, NULL);
+}
+
+static bool refset_has(const refset *rs, uint32_t num) {
+    return u64map_has(&rs->map, num);
 }
 
 static uint32_t roles_of(mdp *m, uint32_t num) {
@@ -483,9 +522,12 @@ static uint32_t roles_of(mdp *m, uint32_t num) {
  * signature fields are annotation changes. */
 static void check_annots(mdp *m, const pdf_val *old, const pdf_val *new, uint32_t obj, int page) {
     const mdp_perms *p = &m->in->perms;
+    refset so, sn;
+    refset_of(&so, old);
+    refset_of(&sn, new);
     for (size_t i = 0; old && old->t == PV_ARRAY && i < old->u.arr.n; i++) {
         pdf_val *it = old->u.arr.items[i];
-        if (it->t == PV_REF && !array_has_ref(new, it->u.ref.num)) {
+        if (it->t == PV_REF && !refset_has(&sn, it->u.ref.num)) {
             char d[64];
             snprintf(d, sizeof d, "annotation %u removed", it->u.ref.num);
             if (p->annots)
@@ -496,7 +538,7 @@ static void check_annots(mdp *m, const pdf_val *old, const pdf_val *new, uint32_
     }
     for (size_t i = 0; new &&new->t == PV_ARRAY &&i < new->u.arr.n; i++) {
         pdf_val *it = new->u.arr.items[i];
-        if (it->t != PV_REF || array_has_ref(old, it->u.ref.num))
+        if (it->t != PV_REF || refset_has(&so, it->u.ref.num))
             continue;
         uint32_t r = roles_of(m, it->u.ref.num);
         if ((r & R_WIDGET_SIG) && p->sign)
@@ -508,13 +550,17 @@ static void check_annots(mdp *m, const pdf_val *old, const pdf_val *new, uint32_
         else
             add_mod(m, SEAL_MOD_ANNOT_ADDED, it->u.ref.num, page, d);
     }
+    u64map_free(&so.map);
+    u64map_free(&sn.map);
 }
 
 /* /Fields or /Kids: fields may be added (checked as fields), never removed. */
 static void check_fields_array(mdp *m, const pdf_val *old, const pdf_val *new, uint32_t obj) {
+    refset sn;
+    refset_of(&sn, new);
     for (size_t i = 0; old && old->t == PV_ARRAY && i < old->u.arr.n; i++) {
         pdf_val *it = old->u.arr.items[i];
-        if (it->t != PV_REF || array_has_ref(new, it->u.ref.num))
+        if (it->t != PV_REF || refset_has(&sn, it->u.ref.num))
             continue;
         pdf_val *fd = pdf_rev_resolve(m->S, it);
         char *t = fd && fd->t == PV_DICT ? pv_text_utf8(pv_dict_get(fd, "T"), 200) : NULL;
@@ -523,6 +569,7 @@ static void check_fields_array(mdp *m, const pdf_val *old, const pdf_val *new, u
         free(t);
         add_mod(m, SEAL_MOD_FIELD_REMOVED, obj, 0, d);
     }
+    u64map_free(&sn.map);
 }
 
 static bool locked(const mdp_perms *p, const char *name) {
@@ -847,31 +894,42 @@ static void compare_pages(mdp *m) {
     pagelist ps = {0}, pf = {0};
     pages_of(m->S, &ps);
     pages_of(m->F, &pf);
+    u64map in_s, in_f; /* page object -> 1 + index */
+    u64map_init(&in_s, 1000000);
+    u64map_init(&in_f, 1000000);
+    for (size_t i = 0; i < ps.n; i++)
+        if (!u64map_has(&in_s, ps.nums[i]))
+            u64map_put(&in_s, ps.nums[i], (void *)(uintptr_t)(i + 1));
+    for (size_t i = 0; i < pf.n; i++)
+        if (!u64map_has(&in_f, pf.nums[i]))
+            u64map_put(&in_f, pf.nums[i], (void *)(uintptr_t)(i + 1));
     char text[64];
     for (size_t i = 0; i < pf.n; i++) {
         if (!u64map_has(&m->page_num, pf.nums[i]) &&
             u64map_put(&m->page_num, pf.nums[i], (void *)(uintptr_t)(i + 1)) != BUF_OK)
             m->err = SEAL_E_NOMEM;
-        if (!in_list(ps.nums, ps.n, pf.nums[i])) {
+        if (!u64map_has(&in_s, pf.nums[i])) {
             snprintf(text, sizeof text, "page %zu added", i + 1);
             add_mod(m, SEAL_MOD_PAGE_ADDED, pf.nums[i], (int)i + 1, text);
         }
     }
     for (size_t i = 0; i < ps.n; i++) {
-        if (!in_list(pf.nums, pf.n, ps.nums[i])) {
+        if (!u64map_has(&in_f, ps.nums[i])) {
             snprintf(text, sizeof text, "page %zu of the signed revision removed", i + 1);
             add_mod(m, SEAL_MOD_PAGE_REMOVED, ps.nums[i], (int)i + 1, text);
         }
     }
     if (ps.n == pf.n) {
         for (size_t i = 0; i < ps.n; i++) {
-            if (ps.nums[i] != pf.nums[i] && in_list(ps.nums, ps.n, pf.nums[i])) {
+            if (ps.nums[i] != pf.nums[i] && u64map_has(&in_s, pf.nums[i])) {
                 snprintf(text, sizeof text, "page order changed at page %zu", i + 1);
                 add_mod(m, SEAL_MOD_CONTENT, pf.nums[i], (int)i + 1, text);
                 break;
             }
         }
     }
+    u64map_free(&in_s);
+    u64map_free(&in_f);
     free(ps.nums);
     free(pf.nums);
 }
@@ -892,6 +950,7 @@ seal_err mdp_analyse(seal_sig_report *rep, const mdp_input *in) {
             visit(&m, val, R_FREE, 0, false);
         else if (strcmp(k, "Prev") != 0 && strcmp(k, "XRefStm") != 0)
             visit(&m, val, R_OTHER, 0, false);
+        drain(&m);
     }
     pdf_val *sroot = pv_dict_get(pdf_rev_trailer(m.S), "Root");
     pdf_val *froot = pv_dict_get(trailer, "Root");
@@ -927,5 +986,6 @@ seal_err mdp_analyse(seal_sig_report *rep, const mdp_input *in) {
         free(val);
     u64map_free(&m.info);
     u64map_free(&m.page_num);
+    free(m.work);
     return m.err;
 }

@@ -103,6 +103,7 @@ typedef struct walk_state {
     pdf_rev *v;
     u64map seen;
     size_t visited;
+    size_t *budget;
     form_field_fn fn;
     void *ctx;
 } walk_state;
@@ -111,8 +112,10 @@ static int walk_field(walk_state *w, pdf_val *ref, const char *prefix, const cha
                       int depth) {
     uint32_t num = ref && ref->t == PV_REF ? ref->u.ref.num : 0;
     pdf_val *d = pdf_rev_resolve(w->v, ref);
-    if (!d || d->t != PV_DICT || depth > VERIFY_MAX_FIELD_DEPTH || ++w->visited > VERIFY_MAX_FIELDS)
+    if (!d || d->t != PV_DICT || depth > VERIFY_MAX_FIELD_DEPTH ||
+        ++w->visited > VERIFY_MAX_FIELDS || *w->budget == 0)
         return 0;
+    --*w->budget;
     if (num) {
         if (u64map_has(&w->seen, num))
             return 0; /* a loop in the tree, or a field listed twice */
@@ -165,11 +168,11 @@ out:
     return rc;
 }
 
-int form_walk(pdf_rev *v, form_field_fn fn, void *ctx) {
+int form_walk(pdf_rev *v, size_t *budget, form_field_fn fn, void *ctx) {
     pdf_val *root = pdf_rev_get(v, pdf_rev_trailer(v), "Root");
     pdf_val *form = pdf_rev_get(v, root, "AcroForm");
     pdf_val *fields = pdf_rev_get(v, form, "Fields");
-    walk_state w = {.v = v, .fn = fn, .ctx = ctx};
+    walk_state w = {.v = v, .fn = fn, .ctx = ctx, .budget = budget};
     u64map_init(&w.seen, VERIFY_MAX_FIELDS);
     int rc = 0;
     if (fields && fields->t == PV_ARRAY)
@@ -194,6 +197,7 @@ typedef struct sig_cand {
 typedef struct find_ctx {
     sig_cand *c;
     size_t n, cap;
+    u64map index; /* signature dictionary -> 1 + its place in c */
     size_t end;
     seal_err err;
 } find_ctx;
@@ -205,20 +209,20 @@ static int collect_sig(const form_field *f, void *vctx) {
     if (!f->ft || strcmp(f->ft, "Sig") != 0 || !f->v || f->v->t != PV_REF)
         return 0;
     uint32_t obj = f->v->u.ref.num;
-    for (size_t i = 0; i < fc->n; i++) {
-        if (fc->c[i].object == obj) {
-            if (fc->end >= fc->c[i].found_end) { /* the newest name wins */
-                char *nm = strdup(f->name);
-                if (!nm) {
-                    fc->err = SEAL_E_NOMEM;
-                    return 1;
-                }
-                free(fc->c[i].field);
-                fc->c[i].field = nm;
-                fc->c[i].found_end = fc->end;
+    size_t at = (size_t)(uintptr_t)u64map_get(&fc->index, obj);
+    if (at) {
+        sig_cand *c = &fc->c[at - 1];
+        if (fc->end >= c->found_end) { /* the newest name wins */
+            char *nm = strdup(f->name);
+            if (!nm) {
+                fc->err = SEAL_E_NOMEM;
+                return 1;
             }
-            return 0;
+            free(c->field);
+            c->field = nm;
+            c->found_end = fc->end;
         }
+        return 0;
     }
     if (fc->n == VERIFY_MAX_SIGNATURES)
         return 0;
@@ -237,7 +241,8 @@ static int collect_sig(const form_field *f, void *vctx) {
     c->object = obj;
     c->found_end = fc->end;
     c->field = strdup(f->name);
-    if (!c->field) {
+    if (!c->field || u64map_put(&fc->index, obj, (void *)(uintptr_t)(fc->n + 1)) != BUF_OK) {
+        free(c->field);
         fc->err = SEAL_E_NOMEM;
         return 1;
     }
@@ -389,6 +394,7 @@ typedef struct doc_ctx {
     crypto_vdata *vdata;
     sig_cand *cands;
     size_t n_cands;
+    size_t field_budget; /* fields the walks over this document may still visit */
 } doc_ctx;
 
 /* ISO 32000-2 12.8.1 and ETSI EN 319 142-1 5.1: the /ByteRange covers the revision the
@@ -486,7 +492,7 @@ static seal_err check_structure(doc_ctx *dc, sig_cand *c, pdf_rev **signed_rev, 
             b, cc, contents->off, contents->end);
     }
     /* the field of the signed revision holds it */
-    if (form_walk(sv, holds_sig, holder) == 0) {
+    if (form_walk(sv, &dc->field_budget, holds_sig, holder) == 0) {
         fail_format(s);
         return add_err(s, "no signature field of the revision it signs holds this signature "
                           "(it was copied into the document afterwards)");
@@ -756,13 +762,15 @@ static seal_err verify_doc(seal_verify_report *r, doc_ctx *dc) {
     /* every revision's fields: a signature whose field a later revision removed is still
      * reported (and its removal listed) */
     find_ctx fc = {0};
+    u64map_init(&fc.index, VERIFY_MAX_SIGNATURES);
     for (size_t i = n_ends; i-- > 0 && fc.err == SEAL_OK;) {
         pdf_rev *v;
         if (pdf_raw_rev(&v, dc->raw, ends[i]) != PDF_OK)
             continue;
         fc.end = ends[i];
-        form_walk(v, collect_sig, &fc);
+        form_walk(v, &dc->field_budget, collect_sig, &fc);
     }
+    u64map_free(&fc.index);
     dc->cands = fc.c;
     dc->n_cands = fc.n;
     if (fc.err != SEAL_OK)
@@ -858,6 +866,13 @@ static seal_err verify_doc(seal_verify_report *r, doc_ctx *dc) {
         in.n_later = n_later - nl;
         if (svs[i] != in.final)
             err = mdp_analyse(s, &in);
+        if (err == SEAL_E_DOCUMENT) {
+            /* too large to compare within the bounds: say so rather than guess */
+            if (s->indication == CRYPTO_TOTAL_PASSED)
+                s->indication = CRYPTO_INDETERMINATE;
+            err = add_err(s, "what changed after this signature was not fully checked: %s",
+                          seal_errdetail());
+        }
         if (err == SEAL_OK && r->trailing)
             err = verify_add_mod(&s->mods, &s->n_mods, SEAL_MOD_TRAILING, 0, 0, 0,
                                  "%zu bytes after the last revision", r->trailing);
@@ -901,7 +916,7 @@ static seal_err new_report(seal_verify_report **out, const char *name) {
 seal_err seal_verify_memory(seal_verify_report **out, const uint8_t *data, size_t len,
                             const char *name, const seal_verify_opts *opts) {
     seal_verify_report *r = NULL;
-    doc_ctx dc = {.data = data, .len = len, .opts = opts};
+    doc_ctx dc = {.data = data, .len = len, .opts = opts, .field_budget = VERIFY_MAX_FIELD_VISITS};
     *out = NULL;
     seal_err err = new_report(&r, name);
     if (err != SEAL_OK)
@@ -933,6 +948,17 @@ seal_err seal_verify_memory(seal_verify_report **out, const uint8_t *data, size_
         if (rank(r->sigs[i].indication) > rank(r->indication) || i == 0) {
             r->indication = r->sigs[i].indication;
             r->sub = r->sigs[i].sub;
+        }
+    }
+    if (err == SEAL_OK && dc.field_budget == 0) {
+        /* the walks stopped early: signatures may have been missed */
+        err = verify_add_error(&r->errors, &r->n_errors,
+                               "the form has more fields than eseal walks (%d in all revisions): "
+                               "not every signature may have been found",
+                               VERIFY_MAX_FIELD_VISITS);
+        if (r->indication == CRYPTO_TOTAL_PASSED) {
+            r->indication = CRYPTO_INDETERMINATE;
+            r->sub = CRYPTO_SUB_NONE;
         }
     }
     if (err == SEAL_OK && !header && r->indication == CRYPTO_TOTAL_PASSED) {

@@ -46,8 +46,10 @@ seal_err verify_add_error(char ***list, size_t *n, const char *fmt, ...)
 
 /* ---- the interactive form (ISO 32000-2 12.7) ---- */
 
-/* Limits: fields visited in one walk, depth of the field tree. */
+/* Limits: fields visited in one walk, in all the walks over one document, depth of the field
+ * tree. */
 #define VERIFY_MAX_FIELDS 100000
+#define VERIFY_MAX_FIELD_VISITS 2000000
 #define VERIFY_MAX_FIELD_DEPTH 32
 
 typedef struct form_field {
@@ -60,8 +62,9 @@ typedef struct form_field {
 } form_field;
 
 /* Calls fn for every terminal field of the revision's form, in tree order, cycle-safe and
- * bounded; stops when fn returns non-zero (and returns that). */
+ * bounded; stops when fn returns non-zero (and returns that). budget counts down the fields
+ * visited, across walks; the walk stops when it reaches 0. */
 typedef int (*form_field_fn)(const form_field *f, void *ctx);
-int form_walk(pdf_rev *v, form_field_fn fn, void *ctx);
+int form_walk(pdf_rev *v, size_t *budget, form_field_fn fn, void *ctx);
 
 #endif

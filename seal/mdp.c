@@ -78,47 +78,6 @@ typedef struct mdp {
     seal_err err;
 } mdp;
 
-/* ---- pages (7.7.3) ---- */
-
-typedef struct pagelist {
-    uint32_t *nums;
-    size_t n, cap;
-} pagelist;
-
-static void pages_walk(pdf_rev *v, pdf_val *ref, pagelist *pl, u64map *seen, int depth) {
-    if (!ref || ref->t != PV_REF || depth > 64 || pl->n >= 100000)
-        return;
-    uint32_t num = ref->u.ref.num;
-    if (u64map_has(seen, num) || u64map_put(seen, num, NULL) != BUF_OK)
-        return;
-    pdf_val *d = pdf_rev_resolve(v, ref);
-    if (!d || d->t != PV_DICT)
-        return;
-    pdf_val *kids = pdf_rev_get(v, d, "Kids");
-    if (pv_is_name(pv_dict_get(d, "Type"), "Pages") || (kids && kids->t == PV_ARRAY)) {
-        for (size_t i = 0; kids && kids->t == PV_ARRAY && i < kids->u.arr.n; i++)
-            pages_walk(v, kids->u.arr.items[i], pl, seen, depth + 1);
-        return;
-    }
-    if (pl->n == pl->cap) {
-        size_t ncap = pl->cap ? 2 * pl->cap : 16;
-        uint32_t *n = realloc(pl->nums, ncap * sizeof *n);
-        if (!n)
-            return;
-        pl->nums = n;
-        pl->cap = ncap;
-    }
-    pl->nums[pl->n++] = num;
-}
-
-static void pages_of(pdf_rev *v, pagelist *pl) {
-    u64map seen;
-    u64map_init(&seen, 1000000);
-    pdf_val *root = pdf_rev_get(v, pdf_rev_trailer(v), "Root");
-    pages_walk(v, root && root->t == PV_DICT ? pv_dict_get(root, "Pages") : NULL, pl, &seen, 0);
-    u64map_free(&seen);
-}
-
 /* ---- roles ---- */
 
 static objinfo *info_of(mdp *m, uint32_t num) {
@@ -892,8 +851,8 @@ static bool same_loc(pdf_loc a, pdf_loc b) {
 
 static void compare_pages(mdp *m) {
     pagelist ps = {0}, pf = {0};
-    pages_of(m->S, &ps);
-    pages_of(m->F, &pf);
+    pages_list(m->S, &ps);
+    pages_list(m->F, &pf);
     u64map in_s, in_f; /* page object -> 1 + index */
     u64map_init(&in_s, 1000000);
     u64map_init(&in_f, 1000000);

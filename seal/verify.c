@@ -182,6 +182,73 @@ int form_walk(pdf_rev *v, size_t *budget, form_field_fn fn, void *ctx) {
     return rc;
 }
 
+/* ---- pages (ISO 32000-2 7.7.3.2, 7.7.3.3) ---- */
+
+static void problem(pagelist *pl, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void problem(pagelist *pl, const char *fmt, ...) {
+    if (pl->problem[0])
+        return; /* the first one found is enough to name */
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(pl->problem, sizeof pl->problem, fmt, ap);
+    va_end(ap);
+}
+
+static void pages_walk(pdf_rev *v, pdf_val *ref, pagelist *pl, u64map *seen, int depth) {
+    if (!ref || ref->t != PV_REF) {
+        problem(pl, "the page tree holds a direct object or nothing where a page should be");
+        return;
+    }
+    uint32_t num = ref->u.ref.num;
+    if (depth > VERIFY_MAX_PAGE_DEPTH) {
+        problem(pl, "the page tree is more than %d levels deep", VERIFY_MAX_PAGE_DEPTH);
+        return;
+    }
+    if (pl->n >= VERIFY_MAX_PAGES) {
+        problem(pl, "the document has more than %d pages", VERIFY_MAX_PAGES);
+        return;
+    }
+    if (u64map_has(seen, num)) {
+        problem(pl, "the page tree loops back to object %u", num);
+        return;
+    }
+    if (u64map_put(seen, num, NULL) != BUF_OK)
+        return;
+    pdf_val *d = pdf_rev_resolve(v, ref);
+    if (!d || d->t != PV_DICT) {
+        problem(pl, "page tree node %u is not a dictionary", num);
+        return;
+    }
+    pdf_val *kids = pdf_rev_get(v, d, "Kids");
+    if (pv_is_name(pv_dict_get(d, "Type"), "Pages") || (kids && kids->t == PV_ARRAY)) {
+        if (!kids || kids->t != PV_ARRAY)
+            problem(pl, "page tree node %u has no /Kids array", num);
+        for (size_t i = 0; kids && kids->t == PV_ARRAY && i < kids->u.arr.n; i++)
+            pages_walk(v, kids->u.arr.items[i], pl, seen, depth + 1);
+        return;
+    }
+    if (pl->n == pl->cap) {
+        size_t ncap = pl->cap ? 2 * pl->cap : 16;
+        uint32_t *n = realloc(pl->nums, ncap * sizeof *n);
+        if (!n)
+            return;
+        pl->nums = n;
+        pl->cap = ncap;
+    }
+    pl->nums[pl->n++] = num;
+}
+
+void pages_list(pdf_rev *v, pagelist *pl) {
+    u64map seen;
+    u64map_init(&seen, VERIFY_MAX_PAGES * 2);
+    pdf_val *root = pdf_rev_get(v, pdf_rev_trailer(v), "Root");
+    if (!root || root->t != PV_DICT)
+        problem(pl, "the catalog (/Root) cannot be read");
+    else
+        pages_walk(v, pv_dict_get(root, "Pages"), pl, &seen, 0);
+    u64map_free(&seen);
+}
+
 /* ---- finding the signatures ---- */
 
 typedef struct sig_cand {
@@ -759,6 +826,15 @@ static seal_err verify_doc(seal_verify_report *r, doc_ctx *dc) {
     r->n_revisions = n_ends;
     r->trailing = pdf_raw_trailing(dc->raw);
     r->encrypted = pdf_raw_encrypted(dc->raw);
+    /* the document as readers will show it: damage is reported, whatever the signatures say */
+    pagelist pl = {0};
+    pages_list(pdf_raw_final(dc->raw), &pl);
+    r->n_pages = pl.n;
+    free(pl.nums);
+    if (pl.problem[0])
+        err = verify_add_error(&r->errors, &r->n_errors, "%s", pl.problem);
+    if (err != SEAL_OK)
+        return err;
     /* every revision's fields: a signature whose field a later revision removed is still
      * reported (and its removal listed) */
     find_ctx fc = {0};
@@ -921,9 +997,13 @@ seal_err seal_verify_memory(seal_verify_report **out, const uint8_t *data, size_
     seal_err err = new_report(&r, name);
     if (err != SEAL_OK)
         return err;
-    bool header = false;
-    for (size_t i = 0; i + 5 <= len && i < 1024 && !header; i++)
+    /* ISO 32000-2 7.5.2: "%PDF-" and the version, n.m; readers look in the first 1024 bytes */
+    bool header = false, version = false;
+    for (size_t i = 0; i + 5 <= len && i < 1024 && !header; i++) {
         header = memcmp(data + i, "%PDF-", 5) == 0;
+        version = header && i + 8 <= len && data[i + 5] >= '1' && data[i + 5] <= '9' &&
+                  data[i + 6] == '.' && data[i + 7] >= '0' && data[i + 7] <= '9';
+    }
     pdf_err pe = pdf_raw_open(&dc.raw, data, len, opts->password);
     if (pe == PDF_E_NOMEM) {
         err = SEAL_E_NOMEM;
@@ -942,6 +1022,10 @@ seal_err seal_verify_memory(seal_verify_report **out, const uint8_t *data, size_
     if (!header)
         err =
             verify_add_error(&r->errors, &r->n_errors, "no %%PDF- header in the first 1024 bytes");
+    else if (!version)
+        err = verify_add_error(&r->errors, &r->n_errors,
+                               "the %%PDF- header names no version (it should read %%PDF-1.x or "
+                               "%%PDF-2.0)");
     if (err == SEAL_OK)
         err = verify_doc(r, &dc);
     for (size_t i = 0; err == SEAL_OK && i < r->n_sigs; i++) {

@@ -94,6 +94,7 @@ typedef struct seal_verify_report {
     bool readable; /* the file could be read as a PDF */
     bool encrypted;
     size_t n_revisions;
+    size_t n_pages;         /* pages the final revision's page tree gives */
     size_t trailing;        /* unsigned bytes after the last revision */
     bool damaged_signature; /* a signature dictionary lies in those bytes */
     seal_sig_report *sigs;

@@ -44,6 +44,21 @@ seal_err verify_add_mod(seal_mod **list, size_t *n, seal_mod_kind kind, uint32_t
 seal_err verify_add_error(char ***list, size_t *n, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
+/* ---- pages (ISO 32000-2 7.7.3) ---- */
+
+#define VERIFY_MAX_PAGES 100000
+#define VERIFY_MAX_PAGE_DEPTH 64
+
+/* The page objects of a revision in order, and the first thing wrong with its page tree
+ * ("" when nothing): loops, nodes that are not dictionaries, too many pages or levels. The
+ * walk is bounded and cycle-safe. nums is malloc'd. */
+typedef struct pagelist {
+    uint32_t *nums;
+    size_t n, cap;
+    char problem[160];
+} pagelist;
+void pages_list(pdf_rev *v, pagelist *pl);
+
 /* ---- the interactive form (ISO 32000-2 12.7) ---- */
 
 /* Limits: fields visited in one walk, in all the walks over one document, depth of the field

@@ -228,6 +228,8 @@ seal_err seal_verify_report_json(buf *out, const seal_verify_report *r) {
         chk(buf_puts(out, "null"));
     jkey(out, "revisions", false);
     chk(buf_printf(out, "%zu", r->n_revisions));
+    jkey(out, "pages", false);
+    chk(buf_printf(out, "%zu", r->n_pages));
     jkey(out, "encrypted", false);
     chk(buf_puts(out, r->encrypted ? "true" : "false"));
     jkey(out, "unsigned_trailing_bytes", false);

@@ -5,7 +5,8 @@
 #                          untrusted test CA may leave it INDETERMINATE)
 #   invalid                not TOTAL_PASSED, and a cause named
 #   modified-after-signing not TOTAL_PASSED, and a modification listed (or coverage partial)
-#   not signed             reported cleanly: exit 1, one JSON line, no signature passed
+#   not signed             reported cleanly: exit 1, one JSON line, no signature passed, and
+#                          the damage named when the row calls the file malformed
 # Signatures the row names ("Sig1=valid; Sig2=invalid") are checked one by one too. Every run
 # is bounded by a 20 s limit: a hang is a failure.
 source "$(dirname "$0")/../lib.sh"
@@ -14,6 +15,7 @@ file=$CORPUS/attacks/$name
 row=$(awk -F'\t' -v n="$name" '$1 == n' "$CORPUS/attacks/MANIFEST.tsv")
 expected=$(cut -f2 <<<"$row")
 per_sig=$(cut -f3 <<<"$row")
+class=$(cut -f4 <<<"$row")
 [ -n "$expected" ] || { fail "$name is not in MANIFEST.tsv"; finish; }
 
 rc=0
@@ -86,6 +88,10 @@ modified-after-signing)
 "not signed")
     [ "$ind" != TOTAL_PASSED ] || fail "$name: an unsigned file reported TOTAL_PASSED"
     [ "$rc" -eq 1 ] || fail "$name: exit $rc for an unsigned or unreadable file (want 1)"
+    # a malformed file has its damage named
+    if [[ $class == *malformed* || $class == *DoS* ]]; then
+        jq -e '(.errors | length) > 0' "$j" >/dev/null || fail "$name ($class): damage not named"
+    fi
     ;;
 *)
     fail "$name: unknown expected verdict '$expected'"

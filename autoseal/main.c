@@ -468,22 +468,8 @@ typedef struct tally {
     double start;
 } tally;
 
-static double now(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 static void progress(const tally *t, size_t total, bool last) {
-    size_t seen = t->done + t->written;
-    double el = now() - t->start, rate = el > 0 ? (double)seen / el : 0;
-    int width = 30, fill = total ? (int)((double)seen / (double)total * width) : width;
-    double eta = rate > 0 ? (double)(total - seen) / rate : 0;
-    fprintf(stderr, "\r[%.*s%*s] %zu/%zu  %.0f/s  %zu failed  ETA %d:%02d ", fill,
-            "##############################", width - fill, "", seen, total, rate, t->failed,
-            (int)eta / 60, (int)eta % 60);
-    if (last)
-        fputc('\n', stderr);
+    cli_progress(t->done + t->written, total, t->failed, "failed", t->start, last);
 }
 
 static void handle_line(batch *b, tally *t, char *line, bool bar) {
@@ -498,7 +484,7 @@ static void handle_line(batch *b, tally *t, char *line, bool bar) {
     const char *msg = tab2 + 1;
     const char *name = idx < b->njobs ? b->jobs[idx].name : "(worker)";
     if (bar && (status == 'F' || status == 'X' || (status == 'S' && *msg)))
-        fprintf(stderr, "\r%*s\r", 100, ""); /* clear the progress bar's line */
+        cli_progress_clear();
     bool was_written = idx < b->njobs && b->jobs[idx].written;
     if (status != 'W' && was_written) {
         b->jobs[idx].written = false;
@@ -673,7 +659,7 @@ static int cmd_batch(int argc, char **argv) {
 
     /* Reports, a progress bar on a terminal, one line per failure. */
     bool bar = !b.quiet && isatty(STDERR_FILENO);
-    tally tl = {.start = now()};
+    tally tl = {.start = cli_now()};
     char pending[2 * PIPE_BUF];
     size_t have = 0;
     double last = 0;
@@ -693,9 +679,9 @@ static int cmd_batch(int argc, char **argv) {
         }
         have -= (size_t)(p - pending);
         memmove(pending, p, have);
-        if (bar && (now() - last > 0.1 || tl.done == b.njobs)) {
+        if (bar && (cli_now() - last > 0.1 || tl.done == b.njobs)) {
             progress(&tl, b.njobs, false);
-            last = now();
+            last = cli_now();
         }
     }
     if (bar)
@@ -707,7 +693,7 @@ static int cmd_batch(int argc, char **argv) {
     if (waitpid(keyproc, &status, 0) > 0 && (!WIFEXITED(status) || WEXITSTATUS(status)))
         worker_failed++;
     keyproc = -1;
-    double el = now() - tl.start;
+    double el = cli_now() - tl.start;
     size_t missing = b.njobs - tl.done;
     printf("%zu file(s): %zu sealed, %zu skipped (already sealed), %zu failed%s in %.2f s "
            "(%.0f/s)\n",

@@ -10,20 +10,9 @@
 #include <sys/resource.h>
 #include <time.h>
 
+#include "bench/bench.h"
 #include "base/fileio.h"
 #include "seal/seal.h"
-
-static double now(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static long peak_rss_kb(void) {
-    struct rusage ru;
-    getrusage(RUSAGE_SELF, &ru);
-    return ru.ru_maxrss;
-}
 
 int main(int argc, char **argv) {
     seal_signer_opts so = {0};
@@ -69,32 +58,32 @@ int main(int argc, char **argv) {
         fprintf(stderr, "eseal-bench-sign: cannot read %s\n", in);
         return 1;
     }
-    double t0 = now();
+    double t0 = bench_now();
     seal_signer *s;
     if (seal_signer_new(&s, &so) != SEAL_OK) {
         fprintf(stderr, "eseal-bench-sign: %s\n", seal_errdetail());
         return 1;
     }
-    double t_setup = now() - t0;
+    double t_setup = bench_now() - t0;
     size_t out_len = 0;
     long n = 0;
-    double start = now(), first = 0;
-    while (now() - start < seconds || n < 10) {
+    double start = bench_now(), first = 0;
+    while (bench_now() - start < seconds || n < 10) {
         uint8_t *copy = malloc(len);
         memcpy(copy, pdf, len);
         seal_result r;
-        double ts = now();
+        double ts = bench_now();
         if (seal_sign_memory(&r, s, copy, len, &o) != SEAL_OK) {
             fprintf(stderr, "eseal-bench-sign: %s\n", seal_errdetail());
             return 1;
         }
         if (n == 0)
-            first = now() - ts;
+            first = bench_now() - ts;
         out_len = r.out.base_len + r.out.tail.len;
         seal_result_free(&r);
         n++;
     }
-    double el = now() - start;
+    double el = bench_now() - start;
     printf("input            %s (%zu bytes)\n", in, len);
     printf("image            %s\n", so.image ? so.image : "(none, invisible signature)");
     printf("signer set-up    %.2f ms (key, certificates, image encoding)\n", t_setup * 1e3);
@@ -103,7 +92,7 @@ int main(int argc, char **argv) {
     printf("per second       %.0f (one process, one thread)\n", n / el);
     printf("per signature    %.3f ms\n", el / n * 1e3);
     printf("output           %zu bytes\n", out_len);
-    printf("peak RSS         %ld KiB\n", peak_rss_kb());
+    printf("peak RSS         %ld KiB\n", bench_peak_rss_kb());
     seal_signer_free(s);
     free(pdf);
     return 0;

@@ -10,14 +10,9 @@
 #include <sys/resource.h>
 #include <time.h>
 
+#include "bench/bench.h"
 #include "base/fileio.h"
 #include "seal/stamp.h"
-
-static double now(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 int main(int argc, char **argv) {
     seal_signer_opts so = {0};
@@ -58,18 +53,18 @@ int main(int argc, char **argv) {
         fprintf(stderr, "eseal-bench-stamp: IN.pdf and --template needed\n");
         return 2;
     }
-    double t0 = now();
+    double t0 = bench_now();
     if (seal_template_load(&t, tpl) != SEAL_OK || seal_template_check_values(t, &v) != SEAL_OK ||
         seal_signer_new(&s, &so) != SEAL_OK || seal_stamper_new(&st, t, s, &sto) != SEAL_OK) {
         fprintf(stderr, "eseal-bench-stamp: %s\n", seal_errdetail());
         return 1;
     }
-    double setup = now() - t0;
+    double setup = bench_now() - t0;
     long n = 0;
     size_t out_len = 0;
     seal_sign_opts o = {0};
-    double start = now();
-    while (now() - start < seconds || n < 10) {
+    double start = bench_now();
+    while (bench_now() - start < seconds || n < 10) {
         uint8_t *copy = malloc(len);
         memcpy(copy, pdf, len);
         seal_result r;
@@ -81,7 +76,7 @@ int main(int argc, char **argv) {
         seal_result_free(&r);
         n++;
     }
-    double el = now() - start;
+    double el = bench_now() - start;
     struct rusage ru;
     getrusage(RUSAGE_SELF, &ru);
     printf("set-up           %.1f ms (template, key, seal picture and fog, font)\n", setup * 1e3);

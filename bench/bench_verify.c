@@ -13,20 +13,9 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#include "bench/bench.h"
 #include "base/fileio.h"
 #include "seal/verify.h"
-
-static double now(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static long peak_rss_kb(void) {
-    struct rusage ru;
-    getrusage(RUSAGE_SELF, &ru);
-    return ru.ru_maxrss;
-}
 
 typedef struct doc {
     uint8_t *data;
@@ -91,7 +80,7 @@ int main(int argc, char **argv) {
     seal_verify_opts o = {.trust = crypto_trust_count(trust) ? trust : NULL};
     size_t passed = 0, done = 0, bytes = 0;
     long rss_first = 0;
-    double t0 = now(), t1 = t0;
+    double t0 = bench_now(), t1 = t0;
     do {
         for (size_t i = 0; i < ndocs; i++) {
             seal_verify_report *r;
@@ -105,8 +94,8 @@ int main(int argc, char **argv) {
             seal_verify_report_free(r);
         }
         if (!rss_first)
-            rss_first = peak_rss_kb();
-        t1 = now();
+            rss_first = bench_peak_rss_kb();
+        t1 = bench_now();
     } while (t1 - t0 < seconds);
     double el = t1 - t0;
     printf("documents        %zu distinct, %.0f KB on average\n", ndocs,
@@ -115,7 +104,7 @@ int main(int argc, char **argv) {
     printf("per second       %.0f (one process, one thread)\n", (double)done / el);
     printf("per document     %.3f ms\n", el * 1000 / (double)done);
     printf("peak RSS         %ld KiB after one pass, %ld KiB after %zu passes\n", rss_first,
-           peak_rss_kb(), done / ndocs);
+           bench_peak_rss_kb(), done / ndocs);
     for (size_t i = 0; i < ndocs; i++)
         free(docs[i].data);
     free(docs);

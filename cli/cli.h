@@ -52,6 +52,14 @@ bool cli_signer_opt(cli_signer *cs, int c, const char *arg);
 seal_signer *cli_signer_open(cli_signer *cs);
 void cli_signer_done(cli_signer *cs);
 
+/* Seconds on the monotonic clock. */
+double cli_now(void);
+/* The progress bar of batches, redrawn in place on stderr:
+ * "[#####     ] done/total  rate/s  N what  ETA m:ss", a newline after the last one. */
+void cli_progress(size_t done, size_t total, size_t bad, const char *what, double start, bool last);
+/* Clears the bar's line before other output. */
+void cli_progress_clear(void);
+
 int cmd_sign(int argc, char **argv);
 int cmd_stamp(int argc, char **argv);
 int cmd_seal(int argc, char **argv);

@@ -351,21 +351,8 @@ typedef struct tally {
     double start;
 } tally;
 
-static double now(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 static void progress(const tally *t, size_t total, bool last) {
-    double el = now() - t->start, rate = el > 0 ? (double)t->done / el : 0;
-    int width = 30, fill = total ? (int)((double)t->done / (double)total * width) : width;
-    double eta = rate > 0 ? (double)(total - t->done) / rate : 0;
-    fprintf(stderr, "\r[%.*s%*s] %zu/%zu  %.0f/s  %zu not passed  ETA %d:%02d ", fill,
-            "##############################", width - fill, "", t->done, total, rate,
-            t->not_passed + t->io, (int)eta / 60, (int)eta % 60);
-    if (last)
-        fputc('\n', stderr);
+    cli_progress(t->done, total, t->not_passed + t->io, "not passed", t->start, last);
 }
 
 static void count(tally *t, char st) {
@@ -383,7 +370,7 @@ static void flush_in_order(result *res, size_t n, size_t *printed, bool bar) {
     bool cleared = false;
     while (*printed < n && res[*printed].done) {
         if (bar && !cleared) {
-            fprintf(stderr, "\r%*s\r", 100, "");
+            cli_progress_clear();
             cleared = true;
         }
         fwrite(res[*printed].text, 1, res[*printed].len, stdout);
@@ -502,9 +489,9 @@ static int run_batch(const vlist *l, const vopts *o, int jobs, tally *t) {
             take_records(&w[k], res, l->n, t);
         }
         flush_in_order(res, l->n, &printed, bar);
-        if (bar && now() - last > 0.1) {
+        if (bar && cli_now() - last > 0.1) {
             progress(t, l->n, false);
-            last = now();
+            last = cli_now();
         }
     }
     for (int k = 0; k < jobs; k++) {
@@ -560,7 +547,7 @@ int cmd_verify(int argc, char **argv) {
     char *password = NULL;
     vlist l = {0};
     int rc = 0, jobs = 0, timeout = 10;
-    tally t = {.start = now()};
+    tally t = {.start = cli_now()};
     if (crypto_trust_new(&trust) != CRYPTO_OK) {
         rc = cli_fail(NULL, "out of memory");
         goto done;
@@ -645,12 +632,12 @@ int cmd_verify(int argc, char **argv) {
             buf_reset(&out);
             count(&t, verify_one(&out, l.f[i].path, &o));
             if (bar && out.len)
-                fprintf(stderr, "\r%*s\r", 100, "");
+                cli_progress_clear();
             fwrite(out.data, 1, out.len, stdout);
             fflush(stdout);
-            if (bar && now() - last > 0.1) {
+            if (bar && cli_now() - last > 0.1) {
                 progress(&t, l.n, false);
-                last = now();
+                last = cli_now();
             }
         }
         if (bar)
@@ -661,7 +648,7 @@ int cmd_verify(int argc, char **argv) {
         goto done;
     }
     if (!o.json && (l.n > 1 || !o.quiet)) {
-        double el = now() - t.start;
+        double el = cli_now() - t.start;
         if (l.n > 1)
             printf("%zu document(s): %zu passed, %zu not passed, %zu not readable in %.2f s "
                    "(%.0f/s)\n",

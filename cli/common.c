@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "cli/cli.h"
 #include "crypto/crypto.h"
@@ -111,4 +112,26 @@ seal_signer *cli_signer_open(cli_signer *cs) {
 void cli_signer_done(cli_signer *cs) {
     cli_free_secret(cs->password);
     cs->password = NULL;
+}
+
+double cli_now(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+void cli_progress(size_t done, size_t total, size_t bad, const char *what, double start,
+                  bool last) {
+    double el = cli_now() - start, rate = el > 0 ? (double)done / el : 0;
+    int width = 30, fill = total ? (int)((double)done / (double)total * width) : width;
+    double eta = rate > 0 && total > done ? (double)(total - done) / rate : 0;
+    fprintf(stderr, "\r[%.*s%*s] %zu/%zu  %.0f/s  %zu %s  ETA %d:%02d ", fill,
+            "##############################", width - fill, "", done, total, rate, bad, what,
+            (int)eta / 60, (int)eta % 60);
+    if (last)
+        fputc('\n', stderr);
+}
+
+void cli_progress_clear(void) {
+    fprintf(stderr, "\r%*s\r", 100, "");
 }

@@ -8,7 +8,6 @@
 
 #include "base/fileio.h"
 #include "base/u64map.h"
-#include "pdf/internal.h"
 #include "seal/internal.h"
 #include "seal/verify_internal.h"
 
@@ -25,21 +24,27 @@ __attribute__((format(printf, 1, 0))) static char *vfmt(const char *fmt, va_list
     return s;
 }
 
-seal_err verify_add_error(char ***list, size_t *n, const char *fmt, ...) {
+__attribute__((format(printf, 3, 0))) static seal_err add_errorv(char ***list, size_t *n,
+                                                                 const char *fmt, va_list ap) {
     if (*n >= 64)
         return SEAL_OK; /* enough to name the causes */
     char **nl = realloc(*list, (*n + 1) * sizeof *nl);
     if (!nl)
         return SEAL_E_NOMEM;
     *list = nl;
-    va_list ap;
-    va_start(ap, fmt);
     char *s = vfmt(fmt, ap);
-    va_end(ap);
     if (!s)
         return SEAL_E_NOMEM;
     nl[(*n)++] = s;
     return SEAL_OK;
+}
+
+seal_err verify_add_error(char ***list, size_t *n, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    seal_err err = add_errorv(list, n, fmt, ap);
+    va_end(ap);
+    return err;
 }
 
 seal_err verify_add_mod(seal_mod **list, size_t *n, seal_mod_kind kind, uint32_t object, int page,
@@ -340,20 +345,11 @@ static int holds_sig(const form_field *f, void *vctx) {
 static seal_err add_err(seal_sig_report *s, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 static seal_err add_err(seal_sig_report *s, const char *fmt, ...) {
-    if (s->n_errors >= 64)
-        return SEAL_OK;
-    char **nl = realloc(s->errors, (s->n_errors + 1) * sizeof *nl);
-    if (!nl)
-        return SEAL_E_NOMEM;
-    s->errors = nl;
     va_list ap;
     va_start(ap, fmt);
-    char *m = vfmt(fmt, ap);
+    seal_err err = add_errorv(&s->errors, &s->n_errors, fmt, ap);
     va_end(ap);
-    if (!m)
-        return SEAL_E_NOMEM;
-    nl[s->n_errors++] = m;
-    return SEAL_OK;
+    return err;
 }
 
 /* ETSI EN 319 102-1 5.2.2: a failure of format makes the signature TOTAL_FAILED whatever

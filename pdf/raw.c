@@ -29,6 +29,12 @@ typedef struct objstm {
     size_t *offs; /* absolute in data, n + 1 of them (the last is len) */
 } objstm;
 
+typedef struct objhdr {
+    uint32_t num;
+    uint16_t gen;
+    size_t off;
+} objhdr;
+
 typedef struct rev_entry {
     uint32_t num;
     uint16_t gen;
@@ -56,9 +62,14 @@ struct pdf_raw {
     pdf_rev **views;
     size_t n_views, cap_views;
     pdf_rev *final;
-    u64map objs;        /* location key -> robj_entry */
-    u64map objstms;     /* offset of the object stream -> objstm */
-    size_t decoded;     /* bytes decoded from streams so far */
+    u64map objs;            /* location key -> robj_entry */
+    u64map objstms;         /* offset of the object stream -> objstm */
+    size_t decoded;         /* bytes decoded from streams so far */
+    struct objhdr *headers; /* every "num gen obj" of the file, by number then offset */
+    size_t n_headers;
+    bool headers_done;
+    size_t repaired; /* objects found by searching, not where the table says */
+    uint32_t first_repaired;
     size_t *endstreams; /* offsets of every "endstream" in the file, found on first need */
     size_t n_endstreams;
     bool endstreams_done;
@@ -261,7 +272,7 @@ pdf_err pdf_raw_rev(pdf_rev **out, pdf_raw *r, size_t end) {
         return PDF_E_NOMEM;
     v->raw = r;
     v->end = end;
-    pdf_err err = pdf_xref_read(&v->xref, r->data, end);
+    pdf_err err = pdf_xref_read_lenient(&v->xref, r->data, end);
     if (err == PDF_OK) {
         /* each revision reads its whole chain again: bound the sum over all of them */
         r->xref_sections += v->xref->n_sections;
@@ -313,21 +324,131 @@ static const rev_entry *lookup(const pdf_rev *v, uint32_t num) {
     return lo < v->n && v->entries[lo].num == num ? &v->entries[lo] : NULL;
 }
 
+static int cmp_hdr(const void *pa, const void *pb) {
+    const objhdr *a = pa, *b = pb;
+    if (a->num != b->num)
+        return a->num < b->num ? -1 : 1;
+    return a->off < b->off ? -1 : a->off > b->off;
+}
+
+static bool is_digit(uint8_t c) {
+    return c >= '0' && c <= '9';
+}
+
+/* Every object header of the file, as a reader rebuilding a damaged table finds them
+ * (ISO 32000-2 7.5.4 leaves such repair to readers): "num gen obj" after white space. */
+static void index_headers(pdf_raw *r) {
+    const uint8_t *d = r->data;
+    size_t cap = 0;
+    r->headers_done = true;
+    for (size_t i = 0; i + 3 <= r->len;) {
+        const uint8_t *hit = memchr(d + i, 'o', r->len - i);
+        if (!hit)
+            break;
+        size_t k = (size_t)(hit - d);
+        i = k + 1;
+        if (k + 3 > r->len || memcmp(hit, "obj", 3) != 0 || k < 4 ||
+            (k + 3 < r->len && !pdf_is_space(d[k + 3]) && !pdf_is_delim(d[k + 3])))
+            continue;
+        size_t p = k;
+        if (!pdf_is_space(d[p - 1]))
+            continue;
+        while (p > 0 && pdf_is_space(d[p - 1]))
+            p--;
+        size_t ge = p;
+        while (p > 0 && is_digit(d[p - 1]) && ge - p < 5)
+            p--;
+        if (p == ge || p == 0 || !pdf_is_space(d[p - 1]))
+            continue;
+        unsigned long long gen = 0, num = 0;
+        for (size_t j = p; j < ge; j++)
+            gen = gen * 10 + (unsigned)(d[j] - '0');
+        while (p > 0 && pdf_is_space(d[p - 1]))
+            p--;
+        size_t ne = p;
+        while (p > 0 && is_digit(d[p - 1]) && ne - p < 8)
+            p--;
+        if (p == ne || (p > 0 && !pdf_is_space(d[p - 1]) && !pdf_is_delim(d[p - 1])))
+            continue;
+        for (size_t j = p; j < ne; j++)
+            num = num * 10 + (unsigned)(d[j] - '0');
+        if (num == 0 || num > PDF_MAX_OBJNUM || gen > PDF_MAX_GEN)
+            continue;
+        if (r->n_headers == cap) {
+            size_t ncap = cap ? 2 * cap : 256;
+            objhdr *n = realloc(r->headers, ncap * sizeof *n);
+            if (!n)
+                break;
+            r->headers = n;
+            cap = ncap;
+        }
+        r->headers[r->n_headers++] = (objhdr){.num = (uint32_t)num, .gen = (uint16_t)gen, .off = p};
+    }
+    if (r->n_headers)
+        qsort(r->headers, r->n_headers, sizeof *r->headers, cmp_hdr);
+}
+
+/* Where object num gen really is when the table's offset does not hold it: its last header
+ * before the revision's end, as a rebuilding reader would take it (gen UINT16_MAX: any
+ * generation); SIZE_MAX when none. */
+static size_t search_header(pdf_raw *r, uint32_t num, uint16_t gen, size_t limit) {
+    if (!r->headers_done)
+        index_headers(r);
+    size_t lo = 0, hi = r->n_headers, found = SIZE_MAX;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (r->headers[mid].num < num)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    for (; lo < r->n_headers && r->headers[lo].num == num && r->headers[lo].off < limit; lo++)
+        if (r->headers[lo].gen == gen || gen == UINT16_MAX)
+            found = r->headers[lo].off;
+    return found;
+}
+
+/* A type 1 location, checked: the table's offset when "num gen obj" is there, else where a
+ * search finds it. */
+static uint64_t checked_offset(const pdf_rev *v, uint32_t num, uint16_t gen, uint64_t off) {
+    pdf_raw *r = v->raw;
+    size_t p = (size_t)off;
+    uint32_t hn;
+    uint16_t hg;
+    if (off < v->end && pdf_parse_obj_header(&hn, &hg, r->data, v->end, &p) == PDF_OK &&
+        hn == num && hg == gen)
+        return off;
+    size_t found = search_header(r, num, gen, v->end);
+    return found == SIZE_MAX ? off : found;
+}
+
 pdf_loc pdf_rev_loc(const pdf_rev *v, uint32_t num) {
     pdf_loc loc = {0};
     const rev_entry *e = lookup(v, num);
+    if (!e && v->xref->broken) {
+        /* the chain was cut: an object it does not list is taken from its last header */
+        size_t found = search_header(v->raw, num, UINT16_MAX, v->end);
+        if (found != SIZE_MAX) {
+            loc.type = 1;
+            loc.where = found;
+            loc.repaired = true;
+        }
+        return loc;
+    }
     if (!e || e->type == 0)
         return loc;
     if (e->type == 1) {
         loc.type = 1;
-        loc.where = e->f2;
+        loc.where = checked_offset(v, num, e->gen, e->f2);
+        loc.repaired = loc.where != e->f2;
         return loc;
     }
     /* 7.5.7: an object stream is itself never compressed */
     const rev_entry *s = e->f2 <= PDF_MAX_OBJNUM ? lookup(v, (uint32_t)e->f2) : NULL;
     if (s && s->type == 1) {
         loc.type = 2;
-        loc.where = s->f2;
+        loc.where = checked_offset(v, (uint32_t)e->f2, s->gen, s->f2);
+        loc.repaired = loc.where != s->f2;
         loc.index = e->f3;
     }
     return loc;
@@ -528,7 +649,8 @@ static pdf_err load_objstm(objstm **out, pdf_rev *v, uint32_t snum) {
     *out = NULL;
     if (!se || se->type != 1)
         return pdf_fail(PDF_E_XREF, "object stream %u is not an uncompressed object", snum);
-    objstm *s = u64map_get(&r->objstms, se->f2);
+    uint64_t where = pdf_rev_loc(v, snum).where;
+    objstm *s = u64map_get(&r->objstms, where);
     if (s) {
         *out = s;
         return s->err;
@@ -577,7 +699,7 @@ static pdf_err load_objstm(objstm **out, pdf_rev *v, uint32_t snum) {
         s->offs[s->n] = s->len;
     buf_free(&dec);
     s->err = err;
-    int rc = u64map_put(&r->objstms, se->f2, s);
+    int rc = u64map_put(&r->objstms, where, s);
     if (err == PDF_OK)
         err = bufres(rc);
     *out = s;
@@ -614,6 +736,15 @@ static pdf_err get_entry(robj_entry **out, pdf_rev *v, uint32_t num) {
     const rev_entry *re = lookup(v, num);
     pdf_loc loc = pdf_rev_loc(v, num);
     *out = &free_entry;
+    /* an object a cut chain does not list, found by its header: as a type 1 entry */
+    rev_entry found = {.num = num, .type = 1};
+    if (!re && loc.type == 1) {
+        size_t p = (size_t)loc.where;
+        uint32_t hn;
+        if (pdf_parse_obj_header(&hn, &found.gen, r->data, v->end, &p) != PDF_OK)
+            return PDF_OK;
+        re = &found;
+    }
     if (!re || re->type == 0)
         return PDF_OK;
     if (loc.type == 0)
@@ -645,8 +776,10 @@ static pdf_err get_entry(robj_entry **out, pdf_rev *v, uint32_t num) {
     e->o.num = num;
     e->o.gen = re->type == 1 ? re->gen : 0;
     e->o.loc = loc;
+    if (loc.repaired && r->repaired++ == 0)
+        r->first_repaired = num;
     if (re->type == 1)
-        err = parse_at(e, v, num, re->gen, (size_t)re->f2);
+        err = parse_at(e, v, num, re->gen, (size_t)loc.where);
     else
         err = parse_in_stream(e, v, num, (uint32_t)re->f2, re->f3);
     if (err != PDF_OK)
@@ -881,6 +1014,7 @@ void pdf_raw_free(pdf_raw *r) {
     free(r->views);
     free(r->ends);
     free(r->endstreams);
+    free(r->headers);
     u64map_free(&r->objs);
     u64map_free(&r->objstms);
     arena_free(&r->a);
@@ -916,4 +1050,9 @@ int pdf_raw_revision_at(const pdf_raw *r, size_t end) {
 
 size_t pdf_raw_trailing(const pdf_raw *r) {
     return r->trailing;
+}
+
+size_t pdf_raw_repaired(const pdf_raw *r, uint32_t *first) {
+    *first = r->first_repaired;
+    return r->repaired;
 }

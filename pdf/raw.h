@@ -8,7 +8,9 @@
  *   later bytes say;
  * - the final revision is the last such prefix whose chain can be read; bytes after it are
  *   unsigned trailing bytes, never read as objects;
- * - objects are resolved per revision (7.5.4 tables, 7.5.7 object streams, 7.5.8 streams),
+ * - objects are resolved per revision (7.5.4 tables, 7.5.7 object streams, 7.5.8 streams);
+ *   an offset that does not hold its object is corrected as repairing readers do, by the
+ *   object's last header before the revision's end, and counted,
  *   strings and streams decrypted with the standard security handler (7.6), except the
  *   /Contents of signature dictionaries (7.6.2).
  *
@@ -57,6 +59,9 @@ const size_t *pdf_raw_revision_ends(const pdf_raw *r, size_t *n);
 /* Index of the revision ending at end (with or without its end-of-line marker), -1 when no
  * revision ends there. */
 int pdf_raw_revision_at(const pdf_raw *r, size_t end);
+/* Objects read so far that the cross-reference table did not point at, found by searching
+ * the file for their header as repairing readers do; *first is the first such object. */
+size_t pdf_raw_repaired(const pdf_raw *r, uint32_t *first);
 /* Bytes after the final revision that are not white space. */
 size_t pdf_raw_trailing(const pdf_raw *r);
 
@@ -73,6 +78,7 @@ typedef struct pdf_loc {
     uint8_t type;   /* 0 free or absent, 1 in the file, 2 in an object stream */
     uint64_t where; /* type 1: offset; type 2: the stream's number */
     uint32_t index; /* type 2: index in the stream */
+    bool repaired;  /* the table's offset did not hold the object: found by searching */
 } pdf_loc;
 
 typedef struct pdf_robj {

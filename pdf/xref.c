@@ -358,7 +358,17 @@ out:
     return err;
 }
 
+static pdf_err xref_read(pdf_xref **out, const uint8_t *data, size_t len, bool lenient);
+
 pdf_err pdf_xref_read(pdf_xref **out, const uint8_t *data, size_t len) {
+    return xref_read(out, data, len, false);
+}
+
+pdf_err pdf_xref_read_lenient(pdf_xref **out, const uint8_t *data, size_t len) {
+    return xref_read(out, data, len, true);
+}
+
+static pdf_err xref_read(pdf_xref **out, const uint8_t *data, size_t len, bool lenient) {
     pdf_err err = PDF_OK;
     *out = NULL;
     pdf_xref *x = calloc(1, sizeof *x);
@@ -422,6 +432,14 @@ pdf_err pdf_xref_read(pdf_xref **out, const uint8_t *data, size_t len) {
         } else {
             s->kind = PDF_XREF_STREAM;
             err = read_stream_section(x, s, data, len, &total);
+        }
+        if (err != PDF_OK && lenient && x->n_sections > 1 && err != PDF_E_NOMEM &&
+            err != PDF_E_LIMIT) {
+            /* a /Prev that holds no section ends the chain here */
+            x->n_sections--;
+            x->broken = true;
+            err = PDF_OK;
+            break;
         }
         if (err != PDF_OK)
             break;

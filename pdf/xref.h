@@ -38,6 +38,7 @@ typedef struct pdf_xref {
     size_t startxref;           /* value of the last startxref */
     pdf_xref_section *sections; /* newest first, following /Prev */
     size_t n_sections;
+    bool broken; /* (lenient reading) a /Prev held no section: the chain was cut there */
 } pdf_xref;
 
 /* Limits: sections in a chain, entries in all sections, decoded bytes of one xref stream. */
@@ -48,6 +49,9 @@ typedef struct pdf_xref {
 /* Reads the chain from the last startxref. PDF_E_TRUNCATED when the file has no startxref or
  * %%EOF near its end; PDF_E_XREF when a section is missing or malformed or /Prev loops. */
 pdf_err pdf_xref_read(pdf_xref **out, const uint8_t *data, size_t len);
+/* For reading what a damaged file shows, as repairing readers do: a /Prev that holds no
+ * section ends the chain there (x->broken) instead of failing. */
+pdf_err pdf_xref_read_lenient(pdf_xref **out, const uint8_t *data, size_t len);
 void pdf_xref_free(pdf_xref *x);
 
 /* PDF_OK when every in-use uncompressed entry (the newest one per object number) points at

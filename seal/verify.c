@@ -1030,6 +1030,14 @@ seal_err seal_verify_memory(seal_verify_report **out, const uint8_t *data, size_
             r->sub = r->sigs[i].sub;
         }
     }
+    uint32_t first_repaired;
+    size_t repaired = dc.raw ? pdf_raw_repaired(dc.raw, &first_repaired) : 0;
+    if (err == SEAL_OK && repaired)
+        err = verify_add_error(&r->errors, &r->n_errors,
+                               "the cross-reference table does not point at %zu object%s it lists "
+                               "(object %u first): found by searching the file for their headers, "
+                               "as repairing readers do",
+                               repaired, repaired == 1 ? "" : "s", first_repaired);
     if (err == SEAL_OK && dc.field_budget == 0) {
         /* the walks stopped early: signatures may have been missed */
         err = verify_add_error(&r->errors, &r->n_errors,

@@ -177,6 +177,46 @@ static void test_length_chain(void) {
     pb_free(&b);
 }
 
+/* Offsets in the table that miss their objects (p27 of the corpus shifts them by 7), and a
+ * /Prev that points at nothing: what a repairing reader shows is read, and counted. */
+static void test_repair(void) {
+    pb b;
+    base(&b);
+    /* shift every offset of the table by 7 */
+    size_t x = b.last_xref;
+    for (size_t i = x; i + 10 < b.out.len; i++) {
+        if (memcmp(b.out.data + i, " 00000 n ", 9) == 0) {
+            char num[11];
+            memcpy(num, b.out.data + i - 10, 10);
+            num[10] = 0;
+            char shifted[32];
+            snprintf(shifted, sizeof shifted, "%010lld", atoll(num) + 7);
+            memcpy(b.out.data + i - 10, shifted, 10);
+        }
+    }
+    pdf_raw *r;
+    CHECK_INT(pdf_raw_open(&r, b.out.data, b.out.len, NULL), PDF_OK);
+    const pdf_robj *o;
+    CHECK_INT(pdf_rev_obj(&o, pdf_raw_final(r), 3), PDF_OK);
+    CHECK(o->val->t == PV_DICT && pv_is_name(pv_dict_get(o->val, "Type"), "Page"));
+    CHECK(o->loc.repaired);
+    uint32_t first;
+    CHECK_INT(pdf_raw_repaired(r, &first), 1);
+    CHECK_INT(first, 3);
+    pdf_raw_free(r);
+    /* an update whose /Prev misses the first table by 3 bytes */
+    b.last_xref += 3;
+    pb_obj(&b, 5, "(new)");
+    pb_xref(&b, 6, "/Root 1 0 R");
+    CHECK_INT(pdf_raw_open(&r, b.out.data, b.out.len, NULL), PDF_OK);
+    CHECK_INT(pdf_rev_obj(&o, pdf_raw_final(r), 5), PDF_OK);
+    CHECK(o->val->t == PV_STRING);
+    CHECK_INT(pdf_rev_obj(&o, pdf_raw_final(r), 2), PDF_OK); /* listed only by the lost table */
+    CHECK(o->val->t == PV_DICT && o->loc.repaired);
+    pdf_raw_free(r);
+    pb_free(&b);
+}
+
 static void test_limits(void) {
     pb b;
     pb_begin(&b);
@@ -218,6 +258,7 @@ int main(void) {
     test_bad_length();
     test_objstm();
     test_length_chain();
+    test_repair();
     test_limits();
     return check_failures ? 1 : 0;
 }

@@ -172,11 +172,37 @@ static void test_byterange(void) {
     pb_free(&b);
 }
 
+/* A signature appended to a damaged file without repairing it (its /Prev misses the first
+ * table): the signature is found and holds its revision; the repair is reported. */
+static void test_signed_damaged(void) {
+    pb b;
+    pb_begin(&b);
+    pb_obj(&b, 1, "<</Type/Catalog/Pages 2 0 R>>");
+    pb_obj(&b, 2, "<</Type/Pages/Kids[3 0 R]/Count 1>>");
+    pb_obj(&b, 3, "<</Type/Page/Parent 2 0 R/MediaBox[0 0 200 200]>>");
+    pb_xref(&b, 4, "/Root 1 0 R");
+    b.last_xref += 2;
+    pb_obj(&b, 1, "<</Type/Catalog/Pages 2 0 R/AcroForm<</Fields[5 0 R]/SigFlags 3>>>>");
+    pb_obj(&b, 5, "<</FT/Sig/T(Sig1)/Type/Annot/Subtype/Widget/Rect[0 0 0 0]/V 6 0 R>>");
+    pb_sig(&b, 6, "", STUB_CMS);
+    pb_xref(&b, 7, "/Root 1 0 R");
+    seal_verify_report *r = verify(&b);
+    CHECK(r && r->n_sigs == 1 && r->n_pages == 1);
+    if (r && r->n_sigs == 1) {
+        CHECK_INT(r->sigs[0].coverage, SEAL_COVER_ENTIRE_FILE);
+        CHECK_INT(r->sigs[0].n_mods, 0);
+        CHECK(r->n_errors == 1 && strstr(r->errors[0], "searching"));
+    }
+    seal_verify_report_free(r);
+    pb_free(&b);
+}
+
 int main(void) {
     test_structure();
     test_long_chain();
     test_loops();
     test_many_revisions();
     test_byterange();
+    test_signed_damaged();
     return check_failures ? 1 : 0;
 }

@@ -374,6 +374,8 @@ static void index_headers(pdf_raw *r) {
             num = num * 10 + (unsigned)(d[j] - '0');
         if (num == 0 || num > PDF_MAX_OBJNUM || gen > PDF_MAX_GEN)
             continue;
+        if (r->n_headers == PDF_RAW_MAX_HEADERS)
+            break; /* a file of nothing but headers: the rest stay unindexed */
         if (r->n_headers == cap) {
             size_t ncap = cap ? 2 * cap : 256;
             objhdr *n = realloc(r->headers, ncap * sizeof *n);

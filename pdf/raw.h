@@ -42,6 +42,8 @@ typedef struct pdf_rev pdf_rev;
  * its chain back to the first). */
 #define PDF_RAW_MAX_SECTIONS 1000000
 #define PDF_RAW_MAX_ENTRIES 10000000
+/* Object headers indexed when the tables must be repaired by searching. */
+#define PDF_RAW_MAX_HEADERS 10000000
 
 /* Opens data (borrowed: it must outlive the reader). password is for encrypted documents;
  * NULL tries the empty user password. Fails when the file has no %PDF- header in its first

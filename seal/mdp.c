@@ -70,8 +70,6 @@ typedef struct mdp {
     pdf_rev *S, *F;
     u64map info;     /* object number -> objinfo */
     u64map page_num; /* page object -> 1-based index in F */
-    objinfo *pool;
-    size_t n_pool, cap_pool;
     size_t visits;
     work *work; /* objects whose values are still to be visited */
     size_t n_work, cap_work;

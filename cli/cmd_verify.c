@@ -432,13 +432,14 @@ static int run_batch(const vlist *l, const vopts *o, int jobs, tally *t) {
         goto out;
     }
     atomic_init(next, 0);
+    for (int k = 0; k < jobs; k++)
+        w[k].fd = -1;
     fflush(NULL);
+    /* as many workers as can be started; fewer only make the batch slower */
     for (int k = 0; k < jobs; k++) {
         int p[2];
-        if (pipe(p) != 0) {
-            rc = cli_fail(NULL, "cannot set up the worker processes");
+        if (pipe(p) != 0)
             break;
-        }
         pids[k] = fork();
         if (pids[k] == 0) {
             close(p[0]);
@@ -449,24 +450,27 @@ static int run_batch(const vlist *l, const vopts *o, int jobs, tally *t) {
         close(p[1]);
         if (pids[k] < 0) {
             close(p[0]);
-            rc = cli_fail(NULL, "cannot start a worker process");
             break;
         }
         w[k].fd = p[0];
         buf_init(&w[k].in, (size_t)128 << 20);
         alive++;
     }
+    if (alive == 0) {
+        rc = cli_fail(NULL, "cannot start a worker process");
+        goto out;
+    }
     size_t printed = 0;
     double last = 0;
     while (alive > 0) {
         int np = 0;
         for (int k = 0; k < jobs; k++)
-            if (w[k].fd > 0)
+            if (w[k].fd >= 0)
                 pfd[np++] = (struct pollfd){.fd = w[k].fd, .events = POLLIN};
         if (poll(pfd, (nfds_t)np, 200) < 0 && errno != EINTR)
             break;
         for (int k = 0; k < jobs; k++) {
-            if (w[k].fd <= 0)
+            if (w[k].fd < 0)
                 continue;
             struct pollfd *pf = NULL;
             for (int q = 0; q < np; q++)
@@ -474,11 +478,14 @@ static int run_batch(const vlist *l, const vopts *o, int jobs, tally *t) {
                     pf = &pfd[q];
             if (!pf || !(pf->revents & (POLLIN | POLLHUP | POLLERR)))
                 continue;
-            if (buf_reserve(&w[k].in, 65536) != BUF_OK)
-                break;
-            ssize_t n = read(w[k].fd, w[k].in.data + w[k].in.len, 65536);
-            if (n < 0 && errno == EINTR)
-                continue;
+            ssize_t n = -1;
+            if (buf_reserve(&w[k].in, 65536) == BUF_OK) {
+                n = read(w[k].fd, w[k].in.data + w[k].in.len, 65536);
+                if (n < 0 && errno == EINTR)
+                    continue;
+            }
+            /* the end of its output, or a record too large to take: the worker is done (its
+             * files without a result are reported below) */
             if (n <= 0) {
                 close(w[k].fd);
                 w[k].fd = -1;
@@ -516,7 +523,7 @@ static int run_batch(const vlist *l, const vopts *o, int jobs, tally *t) {
         progress(t, l->n, true);
 out:
     for (int k = 0; w && k < jobs; k++) {
-        if (w[k].fd > 0)
+        if (w[k].fd >= 0)
             close(w[k].fd);
         buf_free(&w[k].in);
     }

@@ -27,5 +27,5 @@ echo "On screen the seal is fogged; printed, it is crisp. pdfsig says:"
 pdfsig out/licence-sealed.pdf
 echo "Its QR code says:"
 pdftoppm -r 150 -png -singlefile out/licence-sealed.pdf out/licence-sealed
-zbarimg --raw -q -Sbinary --nodbus out/licence-sealed.png
+zbarimg --raw -q -Sdisable -Sqrcode.enable -Sbinary --nodbus out/licence-sealed.png
 echo

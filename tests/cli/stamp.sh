@@ -46,7 +46,7 @@ if "$ESEAL" stamp "$reg" "$tmp/reg.pdf" -q --template "$T/food-business-licence.
     [ "$((cells * 4))" -ge "$total" ] && pass "page 25 watermarked ($cells of $total squares)" ||
         fail "page 25: watermark changes $cells of $total squares"
     pdftoppm -r 150 -png -singlefile -f 50 -l 50 "$tmp/reg.pdf" "$tmp/q"
-    qr=$(zbarimg --raw -q -Sbinary --nodbus "$tmp/q.png" 2>/dev/null || true)
+    qr=$(zbarimg --raw -q -Sdisable -Sqrcode.enable -Sbinary --nodbus "$tmp/q.png" 2>/dev/null || true)
     [[ "$qr" == "https://scjg.example.gov.cn/sp/$id?t="* ]] && pass "QR on the last page" ||
         fail "QR on the last page: '$qr'"
     # the micro-text border: glyph outlines drawn 4 mm inside the edges; at 600 dpi the bottom

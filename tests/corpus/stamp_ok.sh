@@ -6,8 +6,9 @@
 #     the last page, and no fog;
 #   on screen (pdftoppm): fog there and no crisp seal, unless the file is PDF/A, where fog is
 #     not allowed and the crisp seal shows (with a note saying so);
-#   zbarimg reads the QR code from a 150 dpi screen rendering of the first page: the template's
-#     URL with this licence's identifier and a token;
+#   zbarimg reads the QR code (QR codes only: zbar also "finds" 2-of-5 barcodes in text) from a
+#     150 dpi screen rendering of the first page: the template's URL with this licence's
+#     identifier and a token;
 #   the watermark changes the page across its whole area.
 source "$(dirname "$0")/../lib.sh"
 name=$1
@@ -66,7 +67,7 @@ fi
 
 # The QR code, read from the whole first page rendered at 150 dpi.
 pdftoppm -r 150 -png -singlefile -f 1 -l 1 "$out" "$tmp/qr"
-qr=$(zbarimg --raw -q -Sbinary --nodbus "$tmp/qr.png" 2>/dev/null || true)
+qr=$(zbarimg --raw -q -Sdisable -Sqrcode.enable -Sbinary --nodbus "$tmp/qr.png" 2>/dev/null || true)
 want="https://licence.example.gov.cn/v/$id?to=2024-12-31&t="
 if [[ "$qr" == "$want"* ]] && [ ${#qr} -eq $((${#want} + 86)) ]; then
     pass "QR code read: ${qr:0:60}..."

@@ -1,5 +1,5 @@
 /* The verifier (seal/verify.h) on hand-made files with a signature dictionary whose structure
- * holds but whose CMS is a stub, so what is checked here is everything but the cryptography:
+ * holds but whose CMS is no CMS at all, so what is checked here is all but the cryptography:
  * revision and /ByteRange rules, what changed after signing, and the bounds on hostile
  * structure (long reference chains, loops in page and field trees, many revisions), each of
  * which must end in a report, not a crash or a hang. */
@@ -14,7 +14,7 @@
 #include "pdfbuild.h"
 
 /* a SEQUENCE holding an INTEGER: DER, but not a CMS SignedData */
-#define STUB_CMS "3003020100"
+#define NOT_A_CMS "3003020100"
 
 /* A one-page document with an approval signature in its second revision. */
 static void signed_doc(pb *b) {
@@ -27,7 +27,7 @@ static void signed_doc(pb *b) {
     pb_obj(b, 1, "<</Type/Catalog/Pages 2 0 R/AcroForm<</Fields[5 0 R]/SigFlags 3>>>>");
     pb_obj(b, 3, "<</Type/Page/Parent 2 0 R/MediaBox[0 0 200 200]/Contents 4 0 R/Annots[5 0 R]>>");
     pb_obj(b, 5, "<</FT/Sig/T(Sig1)/Type/Annot/Subtype/Widget/Rect[0 0 0 0]/P 3 0 R/V 6 0 R>>");
-    pb_sig(b, 6, "/M(D:20260101000000Z)", STUB_CMS);
+    pb_sig(b, 6, "/M(D:20260101000000Z)", NOT_A_CMS);
     pb_xref(b, 7, "/Root 1 0 R");
 }
 
@@ -56,7 +56,7 @@ static void test_structure(void) {
         CHECK_INT(s->coverage, SEAL_COVER_ENTIRE_FILE);
         CHECK_INT(s->revision, 2);
         CHECK_INT(s->n_mods, 0);
-        /* the stub is no CMS: a format failure, not intact */
+        /* no CMS: a format failure, not intact */
         CHECK_INT(s->indication, CRYPTO_TOTAL_FAILED);
         CHECK(!s->integrity);
         CHECK(s->signing_time == 1767225600);
@@ -184,7 +184,7 @@ static void test_signed_damaged(void) {
     b.last_xref += 2;
     pb_obj(&b, 1, "<</Type/Catalog/Pages 2 0 R/AcroForm<</Fields[5 0 R]/SigFlags 3>>>>");
     pb_obj(&b, 5, "<</FT/Sig/T(Sig1)/Type/Annot/Subtype/Widget/Rect[0 0 0 0]/V 6 0 R>>");
-    pb_sig(&b, 6, "", STUB_CMS);
+    pb_sig(&b, 6, "", NOT_A_CMS);
     pb_xref(&b, 7, "/Root 1 0 R");
     seal_verify_report *r = verify(&b);
     CHECK(r && r->n_sigs == 1 && r->n_pages == 1);

@@ -174,6 +174,19 @@ static const char *kind_text(seal_mod_kind k) {
     return "?";
 }
 
+/* Text from the document or its certificates, for a terminal: C0 and C1 control characters
+ * (which could move the cursor or rewrite the screen) become '?'. */
+static void put_safe(buf *b, const char *s) {
+    for (const unsigned char *p = (const unsigned char *)(s ? s : ""); *p; p++) {
+        if (*p == 0xC2 && p[1] >= 0x80 && p[1] <= 0x9F) {
+            buf_putc(b, '?');
+            p++;
+        } else {
+            buf_putc(b, *p < 0x20 || *p == 0x7F ? '?' : *p);
+        }
+    }
+}
+
 static void put_time(buf *b, time_t t) {
     struct tm tm;
     char s[40];
@@ -194,8 +207,10 @@ static void put_mods(buf *b, const char *title, const seal_mod *m, size_t n) {
             buf_printf(b, ", object %u", m[i].object);
         if (m[i].revision)
             buf_printf(b, ", revision %d", m[i].revision);
-        if (m[i].detail)
-            buf_printf(b, ": %s", m[i].detail);
+        if (m[i].detail) {
+            buf_puts(b, ": ");
+            put_safe(b, m[i].detail);
+        }
         buf_putc(b, '\n');
     }
     if (n > 50)
@@ -216,27 +231,40 @@ static const char *cover_text(const seal_sig_report *s, size_t revisions) {
 static void render_text(buf *b, const seal_verify_report *r) {
     const char *ind = seal_verify_indication(r);
     const char *sub = crypto_subind_name(r->sub);
-    buf_printf(b, "%s: %s", r->file, ind);
+    put_safe(b, r->file);
+    buf_printf(b, ": %s", ind);
     if ((r->n_sigs || !r->readable || r->damaged_signature) && sub && *sub)
         buf_printf(b, " (%s)", sub);
     if (r->n_sigs)
         buf_printf(b, ", %zu signature%s", r->n_sigs, r->n_sigs == 1 ? "" : "s");
     buf_putc(b, '\n');
-    for (size_t i = 0; i < r->n_errors; i++)
-        buf_printf(b, "  ! %s\n", r->errors[i]);
+    for (size_t i = 0; i < r->n_errors; i++) {
+        buf_puts(b, "  ! ");
+        put_safe(b, r->errors[i]);
+        buf_putc(b, '\n');
+    }
     for (size_t i = 0; i < r->n_sigs; i++) {
         const seal_sig_report *s = &r->sigs[i];
         const crypto_verify_result *c = s->crypto;
         const char *ssub = crypto_subind_name(s->sub);
-        buf_printf(b, "  %s \"%s\"%s%s: %s%s%s%s\n",
-                   s->doc_timestamp ? "document time-stamp" : "signature", s->field,
-                   s->docmdp ? ", certification P=" : "",
-                   s->docmdp ? (const char[]){(char)('0' + s->docmdp), 0} : "",
-                   crypto_indication_name(s->indication), ssub && *ssub ? " (" : "",
-                   ssub && *ssub ? ssub : "", ssub && *ssub ? ")" : "");
-        if (c && c->signer)
-            buf_printf(b, "    signer:   %s%s%s\n", c->signer, c->issuer ? ", issued by " : "",
-                       c->issuer ? c->issuer : "");
+        buf_printf(b, "  %s \"", s->doc_timestamp ? "document time-stamp" : "signature");
+        put_safe(b, s->field);
+        buf_putc(b, '"');
+        if (s->docmdp)
+            buf_printf(b, ", certification P=%d", s->docmdp);
+        buf_printf(b, ": %s", crypto_indication_name(s->indication));
+        if (ssub && *ssub)
+            buf_printf(b, " (%s)", ssub);
+        buf_putc(b, '\n');
+        if (c && c->signer) {
+            buf_puts(b, "    signer:   ");
+            put_safe(b, c->signer);
+            if (c->issuer) {
+                buf_puts(b, ", issued by ");
+                put_safe(b, c->issuer);
+            }
+            buf_putc(b, '\n');
+        }
         if (s->signing_time) {
             buf_puts(b, "    signed:   ");
             put_time(b, s->signing_time);
@@ -250,8 +278,11 @@ static void render_text(buf *b, const seal_verify_report *r) {
                        c->chain_trusted ? "trusted" : "not trusted (no path to a --trust root)");
         put_mods(b, "changed after signing", s->mods, s->n_mods);
         put_mods(b, "permitted changes after signing", s->permitted, s->n_permitted);
-        for (size_t k = 0; k < s->n_errors; k++)
-            buf_printf(b, "    ! %s\n", s->errors[k]);
+        for (size_t k = 0; k < s->n_errors; k++) {
+            buf_puts(b, "    ! ");
+            put_safe(b, s->errors[k]);
+            buf_putc(b, '\n');
+        }
     }
 }
 
@@ -288,7 +319,10 @@ static char verify_one(buf *out, const char *path, const vopts *o) {
             put_json_str(out, seal_errdetail());
             buf_puts(out, "]}\n");
         } else {
-            buf_printf(out, "%s: ERROR: %s\n", path, seal_errdetail());
+            put_safe(out, path);
+            buf_puts(out, ": ERROR: ");
+            put_safe(out, seal_errdetail());
+            buf_putc(out, '\n');
         }
     } else {
         st = seal_verify_passed(r) ? ST_PASSED : ST_NOT_PASSED;

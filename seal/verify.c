@@ -957,6 +957,12 @@ static seal_err verify_doc(seal_verify_report *r, doc_ctx *dc) {
                           "the document was changed after this signature in ways it does not "
                           "permit (%zu change%s listed)",
                           s->n_mods, s->n_mods == 1 ? "" : "s");
+            /* the cause of the verdict goes first */
+            if (err == SEAL_OK && s->n_errors > 1) {
+                char *last = s->errors[s->n_errors - 1];
+                memmove(s->errors + 1, s->errors, (s->n_errors - 1) * sizeof *s->errors);
+                s->errors[0] = last;
+            }
         }
         if (err == SEAL_OK && c->end != dc->len && s->coverage == SEAL_COVER_ENTIRE_FILE)
             s->coverage = SEAL_COVER_ENTIRE_REVISION;

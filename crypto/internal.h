@@ -17,6 +17,10 @@ crypto_err crypto_remote_sign(uint8_t *sig, size_t *sig_len, int fd, uint8_t ind
                               const EVP_MD *md, crypto_padding padding, const uint8_t *dgst,
                               size_t dgst_len);
 
+/* The private key itself, for OpenSSL APIs that sign with an EVP_PKEY (TS_RESP_CTX): a key read
+ * from a file has one (borrowed); a key held elsewhere (key process, token) has none: NULL. */
+EVP_PKEY *crypto_key_file_pkey(const crypto_key *key);
+
 /* Largest signature the key produces. */
 size_t crypto_key_max_sig(const crypto_key *key);
 

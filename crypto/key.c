@@ -280,6 +280,10 @@ EVP_PKEY *crypto_key_public(const crypto_key *key) {
     return key->pkey;
 }
 
+EVP_PKEY *crypto_key_file_pkey(const crypto_key *key) {
+    return key->remote_fd < 0 ? key->pkey : NULL;
+}
+
 size_t crypto_key_max_sig(const crypto_key *key) {
     int n = EVP_PKEY_get_size(key->pkey);
     return n > 0 ? (size_t)n : 0;

@@ -21,6 +21,9 @@ crypto_err crypto_remote_sign(uint8_t *sig, size_t *sig_len, int fd, uint8_t ind
  * from a file has one (borrowed); a key held elsewhere (key process, token) has none: NULL. */
 EVP_PKEY *crypto_key_file_pkey(const crypto_key *key);
 
+/* RFC 3161 2.3: the certificate's only extended key usage is timeStamping, marked critical. */
+bool crypto_is_tsa_cert(X509 *cert);
+
 /* Largest signature the key produces. */
 size_t crypto_key_max_sig(const crypto_key *key);
 

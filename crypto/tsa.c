@@ -52,7 +52,7 @@ static ASN1_INTEGER *random_serial(TS_RESP_CTX *ctx, void *data) {
 
 /* RFC 3161 2.3: the TSA's certificate has exactly one extended key usage, id-kp-timeStamping,
  * and the extension is critical. */
-static bool tsa_eku(X509 *cert) {
+bool crypto_is_tsa_cert(X509 *cert) {
     int crit = 0;
     EXTENDED_KEY_USAGE *eku = X509_get_ext_d2i(cert, NID_ext_key_usage, &crit, NULL);
     bool ok = eku && crit == 1 && sk_ASN1_OBJECT_num(eku) == 1 &&
@@ -92,7 +92,7 @@ crypto_err crypto_tsa_new(crypto_tsa **out, crypto_key *key, X509 *cert, STACK_O
         err = crypto_fail(CRYPTO_E_MISMATCH, "the TSA key does not belong to its certificate");
         goto out;
     }
-    if (!tsa_eku(cert)) {
+    if (!crypto_is_tsa_cert(cert)) {
         err = crypto_fail(CRYPTO_E_USAGE,
                           "the certificate is not a TSA certificate: RFC 3161 2.3 wants its only "
                           "extended key usage to be timeStamping, marked critical");

@@ -114,6 +114,15 @@ rejected "a query cut short" rc.tsr "the data submitted has the wrong format"
 { cat q.tsq; printf 'x'; } >long.tsq
 post long.tsq rl.tsr >/dev/null
 rejected "a query with a byte after it" rl.tsr "the data submitted has the wrong format"
+# a nonce of 65 bytes (we bound RFC 3161's INTEGER to 64): badRequest
+python3 -c '
+import sys
+def d(t, c): return bytes([t]) + (bytes([len(c)]) if len(c) < 128 else bytes([0x81, len(c)])) + c
+alg = d(0x30, d(0x06, bytes.fromhex("608648016503040201")) + d(0x05, b""))
+q = d(0x30, d(0x02, b"\x01") + d(0x30, alg + d(0x04, bytes(32))) + d(0x02, b"\x01" * 65))
+sys.stdout.buffer.write(q)' >longnonce.tsq
+post longnonce.tsq rln.tsr >/dev/null
+rejected "a 65-byte nonce" rln.tsr "transaction not permitted or supported"
 
 # HTTP refusals: too large (tsad's limit, then nginx's), method, content type
 head -c 9000 /dev/zero >big.bin

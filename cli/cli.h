@@ -5,6 +5,7 @@
 #define ESEAL_CLI_CLI_H
 
 #include <stdbool.h>
+#include <time.h>
 
 #include "seal/seal.h"
 
@@ -18,19 +19,33 @@ int cli_usage(const char *cmd, const char *msg);
 int cli_bad_option(const char *cmd, int c, char **argv);
 bool cli_int(int *out, const char *s, int lo, int hi);
 bool cli_rect(double r[4], const char *s);
+/* A UTC time "YYYY-MM-DD" or "YYYY-MM-DDTHH:MM:SSZ" (years 1970-9999). */
+bool cli_time(time_t *out, const char *s);
 /* The first line of a password file (caller frees with cli_free_secret); NULL after printing
  * the error. */
 char *cli_read_secret(const char *path);
 void cli_free_secret(char *s);
 
 /* The signer options of sign, stamp and batch: --key --cert --chain --pass-file --digest --pss */
-enum { CLI_O_KEY = 1000, CLI_O_CERT, CLI_O_CHAIN, CLI_O_PASS, CLI_O_DIGEST, CLI_O_PSS };
+enum {
+    CLI_O_KEY = 1000,
+    CLI_O_CERT,
+    CLI_O_CHAIN,
+    CLI_O_PASS,
+    CLI_O_DIGEST,
+    CLI_O_PSS,
+    CLI_O_LEVEL,
+    CLI_O_TSA,
+    CLI_O_TIMEOUT
+};
 #define CLI_SIGNER_OPTIONS                                                                         \
     {"key", required_argument, NULL, CLI_O_KEY}, {"cert", required_argument, NULL, CLI_O_CERT},    \
         {"chain", required_argument, NULL, CLI_O_CHAIN},                                           \
         {"pass-file", required_argument, NULL, CLI_O_PASS},                                        \
-        {"digest", required_argument, NULL, CLI_O_DIGEST}, {                                       \
-        "pss", no_argument, NULL, CLI_O_PSS                                                        \
+        {"digest", required_argument, NULL, CLI_O_DIGEST}, {"pss", no_argument, NULL, CLI_O_PSS},  \
+        {"level", required_argument, NULL, CLI_O_LEVEL},                                           \
+        {"tsa", required_argument, NULL, CLI_O_TSA}, {                                             \
+        "net-timeout", required_argument, NULL, CLI_O_TIMEOUT                                      \
     }
 #define CLI_SIGNER_HELP                                                                            \
     "  --key FILE          private key: PEM (PKCS#8, possibly encrypted) or PKCS#12\n"             \
@@ -38,10 +53,15 @@ enum { CLI_O_KEY = 1000, CLI_O_CERT, CLI_O_CHAIN, CLI_O_PASS, CLI_O_DIGEST, CLI_
     "  --chain FILE        intermediate certificates to embed (PEM)\n"                             \
     "  --pass-file FILE    password of the key (first line of FILE)\n"                             \
     "  --digest NAME       sha256, sha384 or sha512 (default by key)\n"                            \
-    "  --pss               RSA-PSS instead of PKCS#1 v1.5 for RSA keys\n"
+    "  --pss               RSA-PSS instead of PKCS#1 v1.5 for RSA keys\n"                          \
+    "  --level L           PAdES level: B-B (default), B-T (signature time-stamp), B-LT\n"         \
+    "                      (and validation data in /DSS), B-LTA (and a document time-stamp)\n"     \
+    "  --tsa URL           RFC 3161 time-stamping authority (http); implies B-T at least\n"        \
+    "  --net-timeout S     seconds allowed for each TSA, OCSP or CRL request (default 10)\n"
 
 typedef struct cli_signer {
     seal_signer_opts so;
+    bool level_given;
     const char *pass_file;
     char *password;
 } cli_signer;

@@ -38,6 +38,8 @@ static void usage(FILE *f) {
             "                      chain is trusted and signatures are at best INDETERMINATE\n"
             "  --online            fetch OCSP responses and CRLs the certificates point to\n"
             "  --timeout SECONDS   limit on each online fetch (default 10)\n"
+            "  --at TIME           validate as at TIME (UTC, YYYY-MM-DD[THH:MM:SSZ]) instead\n"
+            "                      of now: what a reader will be told then\n"
             "  --pass-file FILE    password of encrypted documents (first line of FILE)\n"
             "  --json              one JSON object per document per line on stdout\n"
             "  -j, --jobs N        documents verified in parallel (default: the CPU count)\n"
@@ -573,12 +575,13 @@ out:
 }
 
 int cmd_verify(int argc, char **argv) {
-    enum { O_TRUST = 1, O_ONLINE, O_TIMEOUT, O_PASS, O_JSON };
+    enum { O_TRUST = 1, O_ONLINE, O_TIMEOUT, O_PASS, O_JSON, O_AT };
     static const struct option opts[] = {{"trust", required_argument, NULL, O_TRUST},
                                          {"online", no_argument, NULL, O_ONLINE},
                                          {"timeout", required_argument, NULL, O_TIMEOUT},
                                          {"pass-file", required_argument, NULL, O_PASS},
                                          {"json", no_argument, NULL, O_JSON},
+                                         {"at", required_argument, NULL, O_AT},
                                          {"jobs", required_argument, NULL, 'j'},
                                          {"quiet", no_argument, NULL, 'q'},
                                          {"help", no_argument, NULL, 'h'},
@@ -622,6 +625,13 @@ int cmd_verify(int argc, char **argv) {
             break;
         case O_JSON:
             o.json = true;
+            break;
+        case O_AT:
+            if (!cli_time(&o.so.now, optarg)) {
+                rc = cli_usage("verify", "--at takes a UTC time: YYYY-MM-DD or "
+                                         "YYYY-MM-DDTHH:MM:SSZ");
+                goto done;
+            }
             break;
         case 'j':
             if (!cli_int(&jobs, optarg, 1, VERIFY_MAX_JOBS)) {

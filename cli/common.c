@@ -72,6 +72,29 @@ void cli_free_secret(char *s) {
     }
 }
 
+bool cli_time(time_t *out, const char *s) {
+    int y, mo, d, h = 0, mi = 0, se = 0, n = 0;
+    size_t len = strlen(s);
+    bool ok =
+        (len == 10 && sscanf(s, "%4d-%2d-%2d%n", &y, &mo, &d, &n) == 3 && n == 10) ||
+        (len == 20 && sscanf(s, "%4d-%2d-%2dT%2d:%2d:%2dZ%n", &y, &mo, &d, &h, &mi, &se, &n) == 6 &&
+         n == 20);
+    static const int mdays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    bool leap = ok && (y % 4 == 0 && (y % 100 != 0 || y % 400 == 0));
+    if (!ok || y < 1970 || y > 9999 || mo < 1 || mo > 12 || d < 1 ||
+        d > mdays[mo - 1] + (mo == 2 && leap) || h > 23 || mi > 59 || se > 59 || h < 0 || mi < 0 ||
+        se < 0)
+        return false;
+    /* days from 1970-01-01 to the date (proleptic Gregorian) */
+    int yy = mo <= 2 ? y - 1 : y;
+    long era = yy / 400, yoe = yy - era * 400;
+    long doy = (153L * (mo > 2 ? mo - 3 : mo + 9) + 2) / 5 + d - 1;
+    long doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    long days = era * 146097 + doe - 719468;
+    *out = (time_t)days * 86400 + h * 3600 + mi * 60 + se;
+    return true;
+}
+
 bool cli_signer_opt(cli_signer *cs, int c, const char *arg) {
     switch (c) {
     case CLI_O_KEY:
@@ -92,6 +115,23 @@ bool cli_signer_opt(cli_signer *cs, int c, const char *arg) {
     case CLI_O_PSS:
         cs->so.pss = true;
         return true;
+    case CLI_O_LEVEL:
+        if (!seal_level_parse(&cs->so.level, arg))
+            exit(cli_usage("sign", "--level needs B-B, B-T, B-LT or B-LTA"));
+        cs->level_given = true;
+        return true;
+    case CLI_O_TSA:
+        cs->so.tsa_url = arg;
+        if (!cs->level_given)
+            cs->so.level = SEAL_LEVEL_B_T;
+        return true;
+    case CLI_O_TIMEOUT: {
+        int sec;
+        if (!cli_int(&sec, arg, 1, 600))
+            exit(cli_usage("sign", "--net-timeout needs seconds from 1 to 600"));
+        cs->so.tsa_timeout_ms = sec * 1000;
+        return true;
+    }
     default:
         return false;
     }

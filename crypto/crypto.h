@@ -31,7 +31,8 @@ typedef enum crypto_err {
     CRYPTO_E_LIMIT,     /* a size exceeds its maximum */
     CRYPTO_E_ARG,
     CRYPTO_E_NETWORK, /* a server could not be reached, or its answer not read */
-    CRYPTO_E_TSA      /* the time-stamping authority refused, or its token does not hold */
+    CRYPTO_E_TSA,     /* the time-stamping authority refused, or its token does not hold */
+    CRYPTO_E_REVOKED  /* a certificate is revoked, or its status cannot be learnt */
 } crypto_err;
 
 const char *crypto_strerror(crypto_err err);
@@ -75,6 +76,11 @@ typedef struct crypto_signer_opts {
     const char *digest;     /* "sha256", "sha384", "sha512"; NULL: by key (P-384: sha384, ...) */
     crypto_padding padding; /* RSA: PKCS#1 v1.5 unless PSS asked or the key is RSA-PSS */
     time_t now;             /* when the certificate must be valid; 0: the current time */
+    /* PAdES B-T (ETSI EN 319 142-1 6.3): a signature time-stamp from the RFC 3161 TSA at
+     * this http URL, added as the unsigned attribute id-aa-signatureTimeStampToken
+     * (RFC 3161 appendix A, ETSI EN 319 122-1 5.3). NULL: none (B-B). */
+    const char *tsa_url;
+    int tsa_timeout_ms; /* limit on the request; 0 for 10 s */
 } crypto_signer_opts;
 
 /* Signs CMS SignedData (detached) for one key and certificate. Holds what does not change
@@ -89,7 +95,9 @@ crypto_err crypto_signer_new(crypto_signer **out, crypto_key *key, X509 *cert,
                              STACK_OF(X509) * chain, const crypto_signer_opts *opts);
 void crypto_signer_free(crypto_signer *s);
 
-/* The largest CMS this signer can produce, in bytes. */
+/* The largest CMS this signer can produce, in bytes: with a TSA, room for a time-stamp token
+ * of up to CRYPTO_MAX_TST_RESERVE bytes is included. */
+#define CRYPTO_MAX_TST_RESERVE (16 * 1024)
 size_t crypto_signer_max_size(const crypto_signer *s);
 /* The signer's subject, as UTF-8 common name (or the whole subject when it has none). */
 const char *crypto_signer_name(const crypto_signer *s);
@@ -103,7 +111,9 @@ crypto_err crypto_signer_digest(uint8_t *md, size_t *md_len, crypto_signer *s,
 
 /* ETSI EN 319 122-1 baseline B-B over a message digest: SignedData, detached, with the signed
  * attributes content-type, message-digest and signing-certificate-v2 and no signing-time (the
- * PAdES signing time lives in the PDF). Appends the DER to out. */
+ * PAdES signing time lives in the PDF). With a TSA (crypto_signer_opts.tsa_url), baseline B-T:
+ * the TSA's token over the signature value is added as an unsigned attribute; a TSA that
+ * cannot be reached or whose answer does not check is CRYPTO_E_TSA. Appends the DER to out. */
 crypto_err crypto_cms_sign(buf *out, crypto_signer *s, const uint8_t *md, size_t md_len);
 
 /* ---- RFC 3161 time-stamping ---- */
@@ -150,5 +160,26 @@ typedef struct crypto_tsa_opts {
  * judge. */
 crypto_err crypto_tsa_request(buf *out, const char *url, const EVP_MD *md_type, const uint8_t *md,
                               size_t md_len, const crypto_tsa_opts *opts);
+
+/* ---- validation data for PAdES B-LT (ETSI EN 319 142-1 5.4) ---- */
+
+/* Certificates, OCSP responses and CRLs gathered for a signature, to embed in its /DSS. */
+typedef struct crypto_ltv crypto_ltv;
+
+crypto_err crypto_ltv_new(crypto_ltv **out);
+void crypto_ltv_free(crypto_ltv *l);
+/* Gathers, for the signer of cms (DER CMS SignedData) and the TSA of each signature time-stamp
+ * it carries (or, for an RFC 3161 token, its TSA), the certificate path as far as the CMS's
+ * certificates and extra reach, and for each certificate of a path but a self-signed root
+ * that names an OCSP responder or CRL distribution point (http), a "good" OCSP response from
+ * the responder, else the CRL, each checked to be signed for the issuer. Several calls add to
+ * the same data. A revoked certificate, or one whose status no service gives, is
+ * CRYPTO_E_REVOKED naming it: such a signature must not be made long-term. */
+crypto_err crypto_ltv_collect(crypto_ltv *l, const uint8_t *cms, size_t len, STACK_OF(X509) * extra,
+                              int timeout_ms);
+/* What was gathered (borrowed): certificates, DER OCSPResponses, DER CRLs. */
+const STACK_OF(X509) * crypto_ltv_certs(const crypto_ltv *l);
+const buf *crypto_ltv_ocsps(const crypto_ltv *l, size_t *n);
+const buf *crypto_ltv_crls(const crypto_ltv *l, size_t *n);
 
 #endif

@@ -40,6 +40,8 @@ const char *crypto_strerror(crypto_err err) {
         return "network error";
     case CRYPTO_E_TSA:
         return "time-stamping failed";
+    case CRYPTO_E_REVOKED:
+        return "certificate revoked or its status unknown";
     }
     return "unknown crypto error";
 }

@@ -19,6 +19,7 @@
 #define OID_SIGNING_CERT_V2 "1.2.840.113549.1.9.16.2.47"
 #define OID_RSASSA_PSS "1.2.840.113549.1.1.10"
 #define OID_MGF1 "1.2.840.113549.1.1.8"
+#define OID_SIGNATURE_TST "1.2.840.113549.1.9.16.2.14"
 
 #define MAX_CMS (1024 * 1024)
 
@@ -37,6 +38,8 @@ struct crypto_signer {
     buf attr_scv2;  /* signing-certificate-v2 attribute */
     size_t max_sig;
     size_t max_size;
+    char *tsa_url; /* B-T: the TSA asked for the signature time-stamp */
+    int tsa_timeout_ms;
 };
 
 static crypto_err bufres(int rc) {
@@ -386,6 +389,13 @@ crypto_err crypto_signer_new(crypto_signer **out, crypto_key *key, X509 *cert,
         free(sig);
         s->max_size = probe.len;
     }
+    if (err == CRYPTO_OK && opts->tsa_url) {
+        /* [1] { SEQUENCE { OID, SET { token } } } around a token of up to the reserve */
+        s->max_size += CRYPTO_MAX_TST_RESERVE + 64;
+        s->tsa_timeout_ms = opts->tsa_timeout_ms;
+        if (!(s->tsa_url = strdup(opts->tsa_url)))
+            err = CRYPTO_E_NOMEM;
+    }
 out:
     buf_free(&probe);
     if (err == CRYPTO_OK)
@@ -407,6 +417,7 @@ void crypto_signer_free(crypto_signer *s) {
     buf_free(&s->certs);
     buf_free(&s->attr_ct);
     buf_free(&s->attr_scv2);
+    free(s->tsa_url);
     free(s);
 }
 
@@ -469,7 +480,7 @@ static crypto_err signed_attrs(buf *out, crypto_signer *s, const uint8_t *md, si
 /* RFC 5652 5.1-5.3 ContentInfo { signedData, SignedData { ... } }. attrs holds the signed
  * attributes already encoded as a SET (tag 0x31); inside SignerInfo they are [0] IMPLICIT. */
 static crypto_err assemble(buf *out, crypto_signer *s, const buf *attrs, const uint8_t *sig,
-                           size_t sig_len) {
+                           size_t sig_len, const buf *unsigned_attrs) {
     size_t ci = der_open(out);
     int rc = der_put_oid(out, OID_SIGNED_DATA);
     size_t ex = der_open(out), sd = der_open(out);
@@ -507,6 +518,12 @@ static crypto_err assemble(buf *out, crypto_signer *s, const buf *attrs, const u
         rc = der_put_raw(out, s->sig_alg.data, s->sig_alg.len);
     if (rc == BUF_OK)
         rc = der_put(out, DER_OCTET_STRING, sig, sig_len);
+    if (rc == BUF_OK && unsigned_attrs && unsigned_attrs->len) {
+        size_t at = out->len;
+        rc = der_put_raw(out, unsigned_attrs->data, unsigned_attrs->len);
+        if (rc == BUF_OK)
+            out->data[at] = DER_CTX1; /* SET -> [1] IMPLICIT */
+    }
     if (rc == BUF_OK)
         rc = der_close(out, si, DER_SEQUENCE);
     if (rc == BUF_OK)
@@ -528,8 +545,38 @@ static crypto_err build(buf *out, crypto_signer *s, const uint8_t *md, size_t md
     if (err == CRYPTO_OK && attrs_for_signing)
         err = bufres(buf_append(attrs_for_signing, attrs.data, attrs.len));
     if (err == CRYPTO_OK && sig)
-        err = assemble(out, s, &attrs, sig, sig_len);
+        err = assemble(out, s, &attrs, sig, sig_len, NULL);
     buf_free(&attrs);
+    return err;
+}
+
+/* ETSI EN 319 122-1 5.3 (RFC 3161 appendix A): the signature-time-stamp attribute, a token
+ * over the signature value, as the unsigned attributes' SET OF with that one attribute. */
+static crypto_err timestamp_attr(buf *out, crypto_signer *s, const uint8_t *sig, size_t sig_len) {
+    uint8_t h[EVP_MAX_MD_SIZE];
+    size_t hl = 0;
+    buf tok;
+    buf_init(&tok, CRYPTO_MAX_TST_RESERVE);
+    struct iovec part = {(void *)(uintptr_t)sig, sig_len};
+    crypto_err err = crypto_signer_digest(h, &hl, s, &part, 1);
+    crypto_tsa_opts to = {.timeout_ms = s->tsa_timeout_ms};
+    if (err == CRYPTO_OK)
+        err = crypto_tsa_request(&tok, s->tsa_url, s->md, h, hl, &to);
+    if (err == CRYPTO_OK) {
+        size_t set = der_open(out), a = der_open(out);
+        int rc = der_put_oid(out, OID_SIGNATURE_TST);
+        size_t vals = der_open(out);
+        if (rc == BUF_OK)
+            rc = der_put_raw(out, tok.data, tok.len);
+        if (rc == BUF_OK)
+            rc = der_close(out, vals, DER_SET);
+        if (rc == BUF_OK)
+            rc = der_close(out, a, DER_SEQUENCE);
+        if (rc == BUF_OK)
+            rc = der_close(out, set, DER_SET);
+        err = bufres(rc);
+    }
+    buf_free(&tok);
     return err;
 }
 
@@ -540,7 +587,9 @@ crypto_err crypto_cms_sign(buf *out, crypto_signer *s, const uint8_t *md, size_t
     size_t hl = 0;
     uint8_t *sig = malloc(s->max_sig);
     size_t sig_len = s->max_sig;
+    buf unsigned_attrs;
     buf_init(&attrs, 64 * 1024);
+    buf_init(&unsigned_attrs, CRYPTO_MAX_TST_RESERVE + 64);
     if (!sig)
         return CRYPTO_E_NOMEM;
     if (md_len != (size_t)EVP_MD_get_size(s->md)) {
@@ -556,9 +605,12 @@ crypto_err crypto_cms_sign(buf *out, crypto_signer *s, const uint8_t *md, size_t
     }
     if (err == CRYPTO_OK)
         err = crypto_key_sign_digest(sig, &sig_len, s->key, s->md, s->padding, h, hl);
+    if (err == CRYPTO_OK && s->tsa_url)
+        err = timestamp_attr(&unsigned_attrs, s, sig, sig_len);
     if (err == CRYPTO_OK)
-        err = assemble(out, s, &attrs, sig, sig_len);
+        err = assemble(out, s, &attrs, sig, sig_len, &unsigned_attrs);
 out:
+    buf_free(&unsigned_attrs);
     buf_free(&attrs);
     free(sig);
     return err;

@@ -60,8 +60,10 @@ void tsp_eval(sig_eval *e, vctx *vc, const uint8_t *raw, size_t len, const struc
     if (d.def->weak)
         vnote(&e->v, CRYPTO_INDETERMINATE, CRYPTO_SUB_CRYPTO_CONSTRAINTS_FAILURE,
               "the time-stamp's imprint algorithm %s is too weak (ETSI TS 119 312)", d.def->name);
-    /* 5.4.4: the TSA's certificate at the current time; nothing proves an earlier one */
-    eval_certificate(e, vc, vc->now, false, ROLE_TSA);
+    /* 5.4.4: the TSA's certificate at the current time, unless a later document time-stamp
+     * proves the token existed earlier (5.6.2.1): then at that time */
+    time_t poe = vc->opts->poe_time && vc->opts->poe_time < vc->now ? vc->opts->poe_time : 0;
+    eval_certificate(e, vc, poe ? poe : vc->now, poe != 0, ROLE_TSA);
 out:
     TS_TST_INFO_free(tst);
     CMS_ContentInfo_free(cms);

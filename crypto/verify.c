@@ -625,6 +625,12 @@ static crypto_err eval_signature(sig_eval *e, crypto_verify_result *r, vctx *vc,
     r->time_source = best       ? CRYPTO_TIME_TIMESTAMP
                      : believed ? CRYPTO_TIME_CLAIMED
                                 : CRYPTO_TIME_NONE;
+    /* without a signature time-stamp, a later document time-stamp's proof (5.6.2.1) */
+    time_t poe = vc->opts->poe_time && vc->opts->poe_time < vc->now ? vc->opts->poe_time : 0;
+    if (!best && poe) {
+        best = poe;
+        r->time_source = CRYPTO_TIME_TIMESTAMP;
+    }
     if (best)
         at = best;
     else if (believed)

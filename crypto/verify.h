@@ -116,6 +116,10 @@ typedef struct crypto_verify_opts {
     time_t now;                /* the validation time; 0 for the current time */
     bool online;               /* fetch OCSP responses and CRLs the certificates point to */
     int timeout_ms;            /* limit on each online fetch; 0 for 10 s */
+    /* A proof of existence from outside the CMS (a later document time-stamp that passed,
+     * ETSI EN 319 102-1 5.6.2.1): the signature and its time-stamps existed at this time, so
+     * certificates are validated then, and a revocation after it is no failure. 0: none. */
+    time_t poe_time;
 } crypto_verify_opts;
 
 /* A verified RFC 3161 token: one inside a signature (the signature-time-stamp unsigned

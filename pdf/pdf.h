@@ -150,6 +150,7 @@ typedef struct pdf_sig_spec {
     uint32_t appearance;   /* form XObject for /AP /N, 0 for an empty appearance */
     int flags;             /* the widget's annotation flags; 0: Print | Locked */
     int docmdp;            /* 0 approval; 1, 2 or 3: certification with DocMDP /P */
+    bool doc_timestamp;    /* a document time-stamp (/DocTimeStamp, /ETSI.RFC3161) */
     const char *filter;    /* "Adobe.PPKLite" */
     const char *subfilter; /* "ETSI.CAdES.detached" */
     const char *reason, *location, *contact, *name; /* UTF-8, optional */

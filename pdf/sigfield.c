@@ -371,14 +371,19 @@ static pdf_err make_sig_dict(pdf_val **out, arena *a, const pdf_sig_spec *spec) 
     contents->t = PV_SIG_CONTENTS;
     contents->u.contents_cap = spec->contents_capacity;
     range->t = PV_SIG_BYTERANGE;
-    pdf_err err = pv_dict_set(a, d, "Type", pv_name(a, "Sig"));
+    /* ISO 32000-2 12.8.5: a document time-stamp dictionary is /Type /DocTimeStamp with
+     * /SubFilter /ETSI.RFC3161; its time is the token's, so it has no /M. */
+    pdf_err err =
+        pv_dict_set(a, d, "Type", pv_name(a, spec->doc_timestamp ? "DocTimeStamp" : "Sig"));
     if (err == PDF_OK)
         err =
             pv_dict_set(a, d, "Filter", pv_name(a, spec->filter ? spec->filter : "Adobe.PPKLite"));
     if (err == PDF_OK)
         err = pv_dict_set(a, d, "SubFilter",
-                          pv_name(a, spec->subfilter ? spec->subfilter : "ETSI.CAdES.detached"));
-    if (err == PDF_OK)
+                          pv_name(a, spec->doc_timestamp ? "ETSI.RFC3161"
+                                     : spec->subfilter   ? spec->subfilter
+                                                         : "ETSI.CAdES.detached"));
+    if (err == PDF_OK && !spec->doc_timestamp)
         err = pv_dict_set(a, d, "M", pdf_date(a, spec->signing_time));
     if (err == PDF_OK)
         err = set_text(a, d, "Name", spec->name);
@@ -564,7 +569,9 @@ pdf_err pdf_sig_add(pdf_update *u, const pdf_sig_spec *spec) {
         err = docmdp_of(&mdp, &f, u);
     if (err != PDF_OK)
         return err;
-    if (mdp == 1)
+    /* ETSI EN 319 142-1 5.4: validation data and document time-stamps may follow any
+     * certification level. */
+    if (mdp == 1 && !spec->doc_timestamp)
         return pdf_fail(PDF_E_SIGNED, "the document is certified with no changes allowed "
                                       "(DocMDP /P 1): a further signature would invalidate it");
     if (spec->docmdp) {

@@ -11,6 +11,9 @@ struct seal_signer {
     STACK_OF(X509) * chain;
     crypto_signer *cs;
     pdf_image *image;
+    seal_level level;
+    char *tsa_url;
+    int tsa_timeout_ms;
 };
 
 seal_err seal_fail(seal_err err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -29,5 +32,8 @@ seal_err seal_begin(seal_result *res, pdf_update **u, uint8_t *data, size_t len,
                     const seal_sign_opts *o, bool new_field);
 seal_err seal_finish(seal_result *res, seal_signer *s, pdf_update *u, pdf_sig_spec *spec);
 seal_err seal_from_pdf(pdf_err e);
+/* After seal_finish, with the update freed: the levels beyond B-T, each in an update of its
+ * own (B-LT: the /DSS; B-LTA: then a document time-stamp). res is replaced by the result. */
+seal_err seal_extend(seal_result *res, seal_signer *s, const seal_sign_opts *o);
 
 #endif

@@ -27,6 +27,17 @@ typedef enum seal_err {
 const char *seal_strerror(seal_err err);
 const char *seal_errdetail(void);
 
+/* PAdES baseline levels (ETSI EN 319 142-1 6.3). */
+typedef enum seal_level {
+    SEAL_LEVEL_B_B,  /* the signature */
+    SEAL_LEVEL_B_T,  /* with a signature time-stamp */
+    SEAL_LEVEL_B_LT, /* and the validation data in the document's /DSS */
+    SEAL_LEVEL_B_LTA /* and a document time-stamp over it all */
+} seal_level;
+
+/* "B-B", "B-T", "B-LT", "B-LTA" into a level; false for anything else. */
+bool seal_level_parse(seal_level *out, const char *name);
+
 /* Credentials and appearance, prepared once and reused for many documents. */
 typedef struct seal_signer_opts {
     const char *key;      /* PEM or PKCS#12 file */
@@ -36,6 +47,9 @@ typedef struct seal_signer_opts {
     const char *digest;   /* NULL: chosen by key */
     bool pss;             /* RSA-PSS rather than PKCS#1 v1.5 */
     const char *image;    /* PNG appearance; optional */
+    seal_level level;     /* B-B unless asked */
+    const char *tsa_url;  /* the RFC 3161 TSA (http) for B-T and above */
+    int tsa_timeout_ms;   /* limit on each request to the TSA, OCSP responders, CRLs; 0: 10 s */
 } seal_signer_opts;
 
 typedef struct seal_signer seal_signer;

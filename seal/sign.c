@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <openssl/x509.h>
 
@@ -24,6 +25,36 @@ seal_err seal_from_pdf(pdf_err e) {
     if (e == PDF_E_ARG || e == PDF_E_FIELD || e == PDF_E_NO_PAGE)
         return seal_fail_lib(SEAL_E_ARG, pdf_strerror(e), pdf_errdetail());
     return seal_fail_lib(SEAL_E_DOCUMENT, pdf_strerror(e), pdf_errdetail());
+}
+
+bool seal_level_parse(seal_level *out, const char *name) {
+    static const char *const names[] = {"B-B", "B-T", "B-LT", "B-LTA"};
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+        if (strcasecmp(name, names[i]) == 0) {
+            *out = (seal_level)i;
+            return true;
+        }
+    return false;
+}
+
+/* The level and the TSA, checked and kept; the crypto signer's options for them. */
+static seal_err take_level(seal_signer *s, crypto_signer_opts *so, const seal_signer_opts *o) {
+    if (!o)
+        return SEAL_OK;
+    if (o->level > SEAL_LEVEL_B_LTA)
+        return seal_fail(SEAL_E_ARG, "unknown PAdES level");
+    if (o->level >= SEAL_LEVEL_B_T && !o->tsa_url)
+        return seal_fail(SEAL_E_ARG,
+                         "PAdES B-T and above need a time-stamping authority (--tsa URL)");
+    s->level = o->level;
+    s->tsa_timeout_ms = o->tsa_timeout_ms;
+    if (o->level >= SEAL_LEVEL_B_T) {
+        if (!(s->tsa_url = strdup(o->tsa_url)))
+            return seal_fail(SEAL_E_NOMEM, "out of memory");
+        so->tsa_url = s->tsa_url;
+        so->tsa_timeout_ms = o->tsa_timeout_ms;
+    }
+    return SEAL_OK;
 }
 
 seal_err seal_signer_new(seal_signer **out, const seal_signer_opts *o) {
@@ -74,6 +105,8 @@ seal_err seal_signer_new(seal_signer **out, const seal_signer_opts *o) {
     }
     crypto_signer_opts so = {.digest = o->digest,
                              .padding = o->pss ? CRYPTO_PAD_PSS : CRYPTO_PAD_AUTO};
+    if ((err = take_level(s, &so, o)) != SEAL_OK)
+        goto out;
     if ((ce = crypto_signer_new(&s->cs, s->key, s->cert, s->chain, &so)) != CRYPTO_OK) {
         err = from_crypto(ce);
         goto out;
@@ -109,6 +142,8 @@ seal_err seal_signer_from_key(seal_signer **out, crypto_key *key, X509 *cert,
     s->cert = cert;
     crypto_signer_opts so = {.digest = o ? o->digest : NULL,
                              .padding = o && o->pss ? CRYPTO_PAD_PSS : CRYPTO_PAD_AUTO};
+    if ((err = take_level(s, &so, o)) != SEAL_OK)
+        goto out;
     crypto_err ce = crypto_signer_new(&s->cs, s->key, s->cert, s->chain, &so);
     if (ce != CRYPTO_OK) {
         err = from_crypto(ce);
@@ -133,6 +168,7 @@ void seal_signer_free(seal_signer *s) {
     X509_free(s->cert);
     sk_X509_pop_free(s->chain, X509_free);
     pdf_image_free(s->image);
+    free(s->tsa_url);
     free(s);
 }
 
@@ -308,6 +344,8 @@ seal_err seal_sign_memory(seal_result *res, seal_signer *s, uint8_t *data, size_
     if (err == SEAL_OK)
         err = seal_finish(res, s, u, &spec);
     pdf_update_free(u);
+    if (err == SEAL_OK)
+        err = seal_extend(res, s, o);
     if (err != SEAL_OK)
         seal_result_free(res);
     return err;

@@ -567,6 +567,8 @@ out:
         buf_free(&texts[i]);
     free(pages);
     pdf_update_free(u);
+    if (err == SEAL_OK)
+        err = seal_extend(res, st->s, o);
     if (err != SEAL_OK)
         seal_result_free(res);
     return err;

@@ -264,6 +264,7 @@ typedef struct sig_cand {
     seal_sig_report *rep;
     bool structure_ok;
     size_t gap_start, end;
+    pdf_val *crypto_sd; /* the signature dictionary whose CMS is to be checked; NULL: none */
 } sig_cand;
 
 typedef struct find_ctx {
@@ -634,7 +635,7 @@ static int hexval(uint8_t c) {
                                   : -1;
 }
 
-static seal_err check_crypto(doc_ctx *dc, sig_cand *c, pdf_val *sd) {
+static seal_err check_crypto(doc_ctx *dc, sig_cand *c, pdf_val *sd, time_t poe) {
     seal_sig_report *s = c->rep;
     pdf_val *contents = pv_dict_get(sd, "Contents");
     bool known;
@@ -683,7 +684,8 @@ static seal_err check_crypto(doc_ctx *dc, sig_cand *c, pdf_val *sd) {
                              .claimed_time = pdf_date(pv_dict_get(sd, "M")),
                              .now = dc->opts->now,
                              .online = dc->opts->online,
-                             .timeout_ms = dc->opts->timeout_ms};
+                             .timeout_ms = dc->opts->timeout_ms,
+                             .poe_time = poe};
     crypto_err ce = crypto_verify_signature(&s->crypto, p, der, kind, parts, 2, &co);
     if (ce == CRYPTO_E_NOMEM)
         return SEAL_E_NOMEM;
@@ -796,7 +798,8 @@ static seal_err verify_one(doc_ctx *dc, sig_cand *c, pdf_rev **sv, pdf_val **sd,
         pv_dict_get(o->val, "Contents")) {
         /* the structure failed, but what the bytes say is still worth reporting */
         s->subfilter = s->subfilter ? s->subfilter : text_of(pv_dict_get(o->val, "SubFilter"));
-        return check_crypto(dc, c, o->val);
+        c->crypto_sd = o->val;
+        return SEAL_OK;
     }
     if (err != SEAL_OK || !*sd)
         return err;
@@ -812,7 +815,44 @@ static seal_err verify_one(doc_ctx *dc, sig_cand *c, pdf_rev **sv, pdf_val **sd,
     s->claimed_time = text_of(pv_dict_get(*sd, "M"));
     if (!s->field)
         return SEAL_E_NOMEM;
-    return check_crypto(dc, c, *sd);
+    c->crypto_sd = *sd;
+    return SEAL_OK;
+}
+
+/* ETSI EN 319 102-1 5.6.2.1 / 5.6.3 (long-term validation): the signatures are checked newest
+ * first, so that a document time-stamp that passed proves everything it covers existed at its
+ * time; a signature it covers, and the time-stamps that signature carries, are then validated
+ * at that time rather than now (the earliest such proof counts). */
+static seal_err check_all_crypto(doc_ctx *dc, find_ctx *fc) {
+    seal_err err = SEAL_OK;
+    size_t *order = calloc(fc->n, sizeof *order);
+    if (!order)
+        return SEAL_E_NOMEM;
+    for (size_t i = 0; i < fc->n; i++)
+        order[i] = i;
+    for (size_t i = 1; i < fc->n; i++) /* insertion sort, latest end first */
+        for (size_t j = i; j > 0 && fc->c[order[j - 1]].end < fc->c[order[j]].end; j--) {
+            size_t t = order[j];
+            order[j] = order[j - 1];
+            order[j - 1] = t;
+        }
+    for (size_t k = 0; k < fc->n && err == SEAL_OK; k++) {
+        sig_cand *c = &fc->c[order[k]];
+        if (!c->crypto_sd)
+            continue;
+        time_t poe = 0;
+        for (size_t m = 0; m < k; m++) {
+            const sig_cand *t = &fc->c[order[m]];
+            const seal_sig_report *ts = t->rep;
+            if (t->structure_ok && ts->doc_timestamp && ts->indication == CRYPTO_TOTAL_PASSED &&
+                ts->time_source == CRYPTO_TIME_TIMESTAMP && c->structure_ok &&
+                c->end <= t->gap_start && (!poe || ts->signing_time < poe))
+                poe = ts->signing_time;
+        }
+        err = check_crypto(dc, c, c->crypto_sd, poe);
+    }
+    free(order);
+    return err;
 }
 
 static seal_err verify_doc(seal_verify_report *r, doc_ctx *dc) {
@@ -887,6 +927,8 @@ static seal_err verify_doc(seal_verify_report *r, doc_ctx *dc) {
         holders[i].obj = fc.c[i].object;
         err = verify_one(dc, &fc.c[i], &svs[i], &sds[i], &holders[i]);
     }
+    if (err == SEAL_OK)
+        err = check_all_crypto(dc, &fc);
     /* ISO 32000-2 12.8.1: signatures in document order; each later one's /Contents lies in
      * bytes no earlier one signs */
     size_t *order = calloc(fc.n, sizeof *order);

@@ -1,0 +1,371 @@
+/* Validation data for PAdES baseline B-LT (ETSI EN 319 142-1 5.4, 6.3): the certificates of
+ * the signer's and the TSAs' paths, and for each certificate of a path but its root the
+ * revocation status its issuer publishes: an OCSP response (RFC 6960) from the responder the
+ * certificate names (RFC 5280 4.2.2.1), else a CRL from its distribution point (RFC 5280
+ * 4.2.1.13). Signing refuses a revoked certificate here, before the data is embedded. */
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <openssl/cms.h>
+#include <openssl/err.h>
+#include <openssl/http.h>
+#include <openssl/ocsp.h>
+#include <openssl/x509v3.h>
+
+#include "crypto/internal.h"
+#include "crypto/verify_int.h"
+
+#define LTV_MAX_PATH 10                /* certificates in one path */
+#define LTV_MAX_ITEMS 256              /* certificates, responses, CRLs gathered */
+#define LTV_MAX_OCSP (1024 * 1024)     /* bytes of one OCSP response */
+#define LTV_MAX_CRL (16 * 1024 * 1024) /* bytes of one CRL */
+#define LTV_MAX_CMS (4 * 1024 * 1024)  /* bytes of the CMS read */
+#define LTV_MAX_URLS 2                 /* services asked per certificate and kind */
+#define OID_SIGNATURE_TST "1.2.840.113549.1.9.16.2.14"
+
+struct crypto_ltv {
+    STACK_OF(X509) * certs;
+    buf ocsps[LTV_MAX_ITEMS];
+    size_t n_ocsps;
+    buf crls[LTV_MAX_ITEMS];
+    size_t n_crls;
+    int timeout_s;
+};
+
+crypto_err crypto_ltv_new(crypto_ltv **out) {
+    crypto_ltv *l = calloc(1, sizeof *l);
+    *out = NULL;
+    if (!l || !(l->certs = sk_X509_new_null())) {
+        free(l);
+        return CRYPTO_E_NOMEM;
+    }
+    *out = l;
+    return CRYPTO_OK;
+}
+
+void crypto_ltv_free(crypto_ltv *l) {
+    if (!l)
+        return;
+    sk_X509_pop_free(l->certs, X509_free);
+    for (size_t i = 0; i < l->n_ocsps; i++)
+        buf_free(&l->ocsps[i]);
+    for (size_t i = 0; i < l->n_crls; i++)
+        buf_free(&l->crls[i]);
+    free(l);
+}
+
+const STACK_OF(X509) * crypto_ltv_certs(const crypto_ltv *l) {
+    return l->certs;
+}
+
+const buf *crypto_ltv_ocsps(const crypto_ltv *l, size_t *n) {
+    *n = l->n_ocsps;
+    return l->ocsps;
+}
+
+const buf *crypto_ltv_crls(const crypto_ltv *l, size_t *n) {
+    *n = l->n_crls;
+    return l->crls;
+}
+
+static char *name_of(X509 *c) {
+    char *s = X509_NAME_oneline(X509_get_subject_name(c), NULL, 0);
+    return s ? s : OPENSSL_strdup("?");
+}
+
+static crypto_err add_cert(crypto_ltv *l, X509 *c) {
+    for (int i = 0; i < sk_X509_num(l->certs); i++)
+        if (X509_cmp(sk_X509_value(l->certs, i), c) == 0)
+            return CRYPTO_OK;
+    if (sk_X509_num(l->certs) >= LTV_MAX_ITEMS)
+        return crypto_fail(CRYPTO_E_LIMIT, "more than %d certificates of validation data",
+                           LTV_MAX_ITEMS);
+    if (!X509_up_ref(c))
+        return CRYPTO_E_NOMEM;
+    if (!sk_X509_push(l->certs, c)) {
+        X509_free(c);
+        return CRYPTO_E_NOMEM;
+    }
+    return CRYPTO_OK;
+}
+
+static crypto_err add_der(buf *items, size_t *n, const uint8_t *p, size_t len) {
+    for (size_t i = 0; i < *n; i++)
+        if (items[i].len == len && memcmp(items[i].data, p, len) == 0)
+            return CRYPTO_OK;
+    if (*n >= LTV_MAX_ITEMS)
+        return crypto_fail(CRYPTO_E_LIMIT, "more than %d revocation items", LTV_MAX_ITEMS);
+    buf_init(&items[*n], len);
+    if (buf_append(&items[*n], p, len) != BUF_OK)
+        return CRYPTO_E_NOMEM;
+    (*n)++;
+    return CRYPTO_OK;
+}
+
+static bool is_http(const char *url, size_t len) {
+    return len > 7 && strlen(url) == len && strncasecmp(url, "http://", 7) == 0;
+}
+
+static bool self_signed(X509 *c) {
+    return X509_check_issued(c, c) == X509_V_OK;
+}
+
+/* The issuer of c among pool, whose signature on c holds. */
+static X509 *issuer_in(STACK_OF(X509) * pool, X509 *c) {
+    for (int i = 0; i < sk_X509_num(pool); i++) {
+        X509 *cand = sk_X509_value(pool, i);
+        if (X509_check_issued(cand, c) == X509_V_OK && X509_verify(c, X509_get0_pubkey(cand)) == 1)
+            return cand;
+    }
+    ERR_clear_error();
+    return NULL;
+}
+
+typedef enum { ST_NONE, ST_GOOD, ST_REVOKED } st_kind;
+
+/* RFC 6960 4.2.2.2: signed by the issuer itself, or by a responder the issuer gave
+ * id-kp-OCSPSigning. */
+static bool ocsp_signed_by(OCSP_BASICRESP *bs, X509 *issuer) {
+    STACK_OF(X509) *one = sk_X509_new_null();
+    X509 *signer = NULL;
+    bool ok = false;
+    if (!one || !sk_X509_push(one, issuer))
+        goto out;
+    if (!OCSP_resp_get0_signer(bs, &signer, one))
+        goto out;
+    if (X509_cmp(signer, issuer) != 0 && (X509_check_issued(issuer, signer) != X509_V_OK ||
+                                          X509_verify(signer, X509_get0_pubkey(issuer)) != 1 ||
+                                          !(X509_get_extension_flags(signer) & EXFLAG_XKUSAGE) ||
+                                          !(X509_get_extended_key_usage(signer) & XKU_OCSP_SIGN)))
+        goto out;
+    sk_X509_zero(one);
+    sk_X509_push(one, signer);
+    ok = OCSP_basic_verify(bs, one, NULL, OCSP_NOVERIFY | OCSP_NOINTERN) == 1;
+out:
+    sk_X509_free(one);
+    ERR_clear_error();
+    return ok;
+}
+
+/* RFC 6960 A.1: asks the responders cert names about cert; keeps the response it trusts. */
+static crypto_err ask_ocsp(st_kind *st, crypto_ltv *l, X509 *cert, X509 *issuer, time_t *rev_time) {
+    STACK_OF(OPENSSL_STRING) *urls = X509_get1_ocsp(cert);
+    crypto_err err = CRYPTO_OK;
+    *st = ST_NONE;
+    for (int i = 0;
+         i < sk_OPENSSL_STRING_num(urls) && i < LTV_MAX_URLS && *st == ST_NONE && err == CRYPTO_OK;
+         i++) {
+        const char *url = sk_OPENSSL_STRING_value(urls, i);
+        char *host = NULL, *port = NULL, *path = NULL;
+        int ssl = 0;
+        OCSP_REQUEST *req = OCSP_REQUEST_new();
+        OCSP_CERTID *id = OCSP_cert_to_id(NULL, cert, issuer);
+        OCSP_CERTID *want = OCSP_cert_to_id(NULL, cert, issuer);
+        BIO *rq = BIO_new(BIO_s_mem()), *rsp = NULL;
+        OCSP_RESPONSE *resp = NULL;
+        OCSP_BASICRESP *bs = NULL;
+        unsigned char *der = NULL;
+        if (req && id && OCSP_request_add0_id(req, id))
+            id = NULL;
+        int dl = !id && rq ? i2d_OCSP_REQUEST(req, &der) : -1;
+        bool encoded = dl > 0 && BIO_write(rq, der, dl) == dl;
+        OPENSSL_free(der);
+        der = NULL;
+        if (encoded && want && is_http(url, strlen(url)) &&
+            OSSL_HTTP_parse_url(url, &ssl, NULL, &host, &port, NULL, &path, NULL, NULL) && !ssl)
+            rsp = OSSL_HTTP_transfer(NULL, host, port, path, 0, NULL, NULL, NULL, NULL, NULL, NULL,
+                                     0, NULL, "application/ocsp-request", rq,
+                                     "application/ocsp-response", 1, LTV_MAX_OCSP, l->timeout_s, 0);
+        int status = -1, reason = -1;
+        ASN1_GENERALIZEDTIME *rt = NULL, *tu = NULL, *nu = NULL;
+        if (rsp && (resp = d2i_OCSP_RESPONSE_bio(rsp, NULL)) != NULL &&
+            OCSP_response_status(resp) == OCSP_RESPONSE_STATUS_SUCCESSFUL &&
+            (bs = OCSP_response_get1_basic(resp)) != NULL && ocsp_signed_by(bs, issuer) &&
+            OCSP_resp_find_status(bs, want, &status, &reason, &rt, &tu, &nu) == 1) {
+            if (status == V_OCSP_CERTSTATUS_REVOKED) {
+                *st = ST_REVOKED;
+                if (!time_from_asn1(rev_time, rt))
+                    *rev_time = 0;
+            } else if (status == V_OCSP_CERTSTATUS_GOOD) {
+                int len = i2d_OCSP_RESPONSE(resp, &der);
+                err = len > 0 ? add_der(l->ocsps, &l->n_ocsps, der, (size_t)len) : CRYPTO_E_NOMEM;
+                /* a delegated responder's certificate, to check the response later */
+                const STACK_OF(X509) *rc = OCSP_resp_get0_certs(bs);
+                for (int k = 0; k < sk_X509_num(rc) && err == CRYPTO_OK; k++)
+                    err = add_cert(l, sk_X509_value(rc, k));
+                if (err == CRYPTO_OK)
+                    *st = ST_GOOD;
+            }
+        }
+        OPENSSL_free(der);
+        OCSP_BASICRESP_free(bs);
+        OCSP_RESPONSE_free(resp);
+        BIO_free(rsp);
+        BIO_free(rq);
+        OCSP_CERTID_free(id);
+        OCSP_CERTID_free(want);
+        OCSP_REQUEST_free(req);
+        OPENSSL_free(host);
+        OPENSSL_free(port);
+        OPENSSL_free(path);
+    }
+    X509_email_free(urls);
+    ERR_clear_error();
+    return err;
+}
+
+/* RFC 5280 4.2.1.13 and 6.3.3: the CRL of an http distribution point, signed by the issuer. */
+static crypto_err ask_crl(st_kind *st, crypto_ltv *l, X509 *cert, X509 *issuer, time_t *rev_time) {
+    STACK_OF(DIST_POINT) *cdp = X509_get_ext_d2i(cert, NID_crl_distribution_points, NULL, NULL);
+    crypto_err err = CRYPTO_OK;
+    int tried = 0;
+    *st = ST_NONE;
+    for (int i = 0; i < sk_DIST_POINT_num(cdp) && tried < LTV_MAX_URLS && *st == ST_NONE; i++) {
+        DIST_POINT *dp = sk_DIST_POINT_value(cdp, i);
+        GENERAL_NAMES *names =
+            dp->distpoint && dp->distpoint->type == 0 ? dp->distpoint->name.fullname : NULL;
+        for (int j = 0; j < sk_GENERAL_NAME_num(names) && tried < LTV_MAX_URLS && *st == ST_NONE;
+             j++) {
+            GENERAL_NAME *gn = sk_GENERAL_NAME_value(names, j);
+            if (gn->type != GEN_URI)
+                continue;
+            const char *url = (const char *)ASN1_STRING_get0_data(gn->d.uniformResourceIdentifier);
+            if (!is_http(url, (size_t)ASN1_STRING_length(gn->d.uniformResourceIdentifier)))
+                continue;
+            tried++;
+            BIO *b = OSSL_HTTP_get(url, NULL, NULL, NULL, NULL, NULL, NULL, 0, NULL, NULL, 1,
+                                   LTV_MAX_CRL, l->timeout_s);
+            X509_CRL *crl = b ? d2i_X509_CRL_bio(b, NULL) : NULL;
+            X509_REVOKED *rv = NULL;
+            BIO_free(b);
+            if (crl &&
+                X509_NAME_cmp(X509_CRL_get_issuer(crl), X509_get_subject_name(issuer)) == 0 &&
+                X509_CRL_verify(crl, X509_get0_pubkey(issuer)) == 1) {
+                if (X509_CRL_get0_by_cert(crl, &rv, cert) == 1) {
+                    *st = ST_REVOKED;
+                    if (!time_from_asn1(rev_time, X509_REVOKED_get0_revocationDate(rv)))
+                        *rev_time = 0;
+                } else {
+                    unsigned char *der = NULL;
+                    int len = i2d_X509_CRL(crl, &der);
+                    err = len > 0 ? add_der(l->crls, &l->n_crls, der, (size_t)len) : CRYPTO_E_NOMEM;
+                    OPENSSL_free(der);
+                    if (err == CRYPTO_OK)
+                        *st = ST_GOOD;
+                }
+            }
+            X509_CRL_free(crl);
+        }
+    }
+    sk_DIST_POINT_pop_free(cdp, DIST_POINT_free);
+    ERR_clear_error();
+    return err;
+}
+
+static bool has_pointers(X509 *cert) {
+    STACK_OF(OPENSSL_STRING) *ocsp = X509_get1_ocsp(cert);
+    bool yes = sk_OPENSSL_STRING_num(ocsp) > 0 ||
+               X509_get_ext_by_NID(cert, NID_crl_distribution_points, -1) >= 0;
+    X509_email_free(ocsp);
+    return yes;
+}
+
+/* The path of leaf as far as pool reaches, each certificate with its status. */
+static crypto_err gather_path(crypto_ltv *l, X509 *leaf, STACK_OF(X509) * pool) {
+    crypto_err err = CRYPTO_OK;
+    X509 *c = leaf;
+    for (int depth = 0; c && depth < LTV_MAX_PATH && err == CRYPTO_OK; depth++) {
+        if ((err = add_cert(l, c)) != CRYPTO_OK || self_signed(c))
+            break;
+        X509 *issuer = issuer_in(pool, c);
+        if (!issuer)
+            break; /* the rest of the path is the verifier's trust anchors' business */
+        if (has_pointers(c)) {
+            st_kind st = ST_NONE;
+            time_t rev = 0;
+            err = ask_ocsp(&st, l, c, issuer, &rev);
+            if (err == CRYPTO_OK && st == ST_NONE)
+                err = ask_crl(&st, l, c, issuer, &rev);
+            if (err == CRYPTO_OK && st != ST_GOOD) {
+                char *who = name_of(c), when[32] = "";
+                struct tm tm;
+                if (st == ST_REVOKED && rev && gmtime_r(&rev, &tm))
+                    strftime(when, sizeof when, " on %Y-%m-%d %H:%M:%S UTC", &tm);
+                err = st == ST_REVOKED
+                          ? crypto_fail(CRYPTO_E_REVOKED, "the certificate of %s was revoked%s",
+                                        who, when)
+                          : crypto_fail(CRYPTO_E_REVOKED,
+                                        "no revocation status could be obtained for the "
+                                        "certificate of %s from the OCSP responder or CRL it "
+                                        "names",
+                                        who);
+                OPENSSL_free(who);
+            }
+        }
+        c = issuer;
+    }
+    return err;
+}
+
+static crypto_err collect(crypto_ltv *l, const uint8_t *p, size_t len, STACK_OF(X509) * extra,
+                          int depth) {
+    crypto_err err = CRYPTO_OK;
+    const unsigned char *q = p;
+    CMS_ContentInfo *cms = len <= LTV_MAX_CMS ? d2i_CMS_ContentInfo(NULL, &q, (long)len) : NULL;
+    STACK_OF(X509) *pool = cms ? CMS_get1_certs(cms) : NULL;
+    STACK_OF(CMS_SignerInfo) *sis = cms ? CMS_get0_SignerInfos(cms) : NULL;
+    CMS_SignerInfo *si = sk_CMS_SignerInfo_num(sis) == 1 ? sk_CMS_SignerInfo_value(sis, 0) : NULL;
+    X509 *signer = NULL;
+    if (!si) {
+        err = crypto_fail(CRYPTO_E_ARG, "the signature is not a CMS SignedData with one signer");
+        goto out;
+    }
+    if (!pool && !(pool = sk_X509_new_null())) {
+        err = CRYPTO_E_NOMEM;
+        goto out;
+    }
+    for (int i = 0; i < sk_X509_num(extra); i++) {
+        X509 *c = sk_X509_value(extra, i);
+        if (!X509_up_ref(c) || !sk_X509_push(pool, c)) {
+            err = CRYPTO_E_NOMEM;
+            goto out;
+        }
+    }
+    for (int i = 0; i < sk_X509_num(pool) && !signer; i++)
+        if (CMS_SignerInfo_cert_cmp(si, sk_X509_value(pool, i)) == 0)
+            signer = sk_X509_value(pool, i);
+    if (!signer) {
+        err = crypto_fail(CRYPTO_E_CERT, "the signer's certificate is not in the signature");
+        goto out;
+    }
+    if ((err = gather_path(l, signer, pool)) != CRYPTO_OK)
+        goto out;
+    /* ETSI EN 319 122-1 5.3: each signature time-stamp's TSA too */
+    ASN1_OBJECT *oid = OBJ_txt2obj(OID_SIGNATURE_TST, 1);
+    for (int i = -1; oid && depth == 0 && err == CRYPTO_OK;) {
+        if ((i = CMS_unsigned_get_attr_by_OBJ(si, oid, i)) < 0)
+            break;
+        X509_ATTRIBUTE *attr = CMS_unsigned_get_attr(si, i);
+        for (int k = 0; k < X509_ATTRIBUTE_count(attr) && err == CRYPTO_OK; k++) {
+            ASN1_TYPE *t = X509_ATTRIBUTE_get0_type(attr, k);
+            if (t && t->type == V_ASN1_SEQUENCE)
+                err = collect(l, t->value.sequence->data, (size_t)t->value.sequence->length, extra,
+                              depth + 1);
+        }
+    }
+    ASN1_OBJECT_free(oid);
+out:
+    sk_X509_pop_free(pool, X509_free);
+    CMS_ContentInfo_free(cms);
+    ERR_clear_error();
+    return err;
+}
+
+crypto_err crypto_ltv_collect(crypto_ltv *l, const uint8_t *cms, size_t len, STACK_OF(X509) * extra,
+                              int timeout_ms) {
+    int ms = timeout_ms > 0 ? timeout_ms : 10000;
+    l->timeout_s = ms / 1000 + (ms % 1000 != 0);
+    crypto_clear_detail();
+    return collect(l, cms, len, extra, 0);
+}

@@ -283,8 +283,19 @@ static int run_keyproc(batch *b, int *fds) {
 
 /* ---- workers ---- */
 
-/* The byte range of the last signature of a file reaches its end (ISO 32000-2 12.8.1): the
- * file is whole, not cut short by a crash before its group of files was synced. */
+/* The byte range of the last signature of a file reaches its end (ISO 32000-2 12.8.1), or,
+ * at PAdES B-LT, only the update holding the /DSS follows it, up to its %%EOF: the file is
+ * whole, not cut short by a crash before its group of files was synced. */
+static bool dss_tail(const uint8_t *d, size_t n) {
+    static const char dss[] = "/DSS", eof[] = "%%EOF";
+    bool has = false;
+    for (size_t i = 0; i + 4 <= n && !has; i++)
+        has = memcmp(d + i, dss, 4) == 0;
+    while (n > 0 && (d[n - 1] == '\n' || d[n - 1] == '\r'))
+        n--;
+    return has && n >= 5 && memcmp(d + n - 5, eof, 5) == 0;
+}
+
 static bool signed_to_the_end(const uint8_t *d, size_t n) {
     static const char key[] = "/ByteRange";
     size_t k = sizeof key - 1;
@@ -304,7 +315,10 @@ static bool signed_to_the_end(const uint8_t *d, size_t n) {
                 return false;
             p = end;
         }
-        return v[0] == 0 && v[1] < v[2] && v[2] + v[3] == n;
+        if (v[0] != 0 || v[1] >= v[2] || v[2] > n || v[3] > n - v[2])
+            return false;
+        size_t end = (size_t)(v[2] + v[3]);
+        return end == n || dss_tail(d + end, n - end);
     }
     return false;
 }

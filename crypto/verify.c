@@ -615,8 +615,9 @@ static crypto_err eval_signature(sig_eval *e, crypto_verify_result *r, vctx *vc,
     CMS_SignerInfo *si = sk_CMS_SignerInfo_value(CMS_get0_SignerInfos(cms), 0);
     rev_from_attributes(vc, si);
 
-    /* 5.3.4 / 5.5.4: the validation time is the best signature time a time-stamp proves;
-     * else the time the signer claims (believed only up to now); else now. */
+    /* 5.3.4 / 5.5.4: the validation time is the best signature time a time-stamp proves,
+     * else now (5.2.6.4: a time the signer only claims proves nothing, so a certificate
+     * expired by now is OUT_OF_BOUNDS_NO_POE). The claimed time is reported as such. */
     time_t best = 0, at = vc->now;
     if ((err = eval_timestamps(&best, e, r, vc, si)) != CRYPTO_OK)
         goto out;
@@ -633,9 +634,7 @@ static crypto_err eval_signature(sig_eval *e, crypto_verify_result *r, vctx *vc,
     }
     if (best)
         at = best;
-    else if (believed)
-        at = claimed;
-    r->signing_time = at;
+    r->signing_time = best ? best : believed ? claimed : at;
     eval_certificate(e, vc, at, best != 0, ROLE_SIGNER);
     for (size_t i = 0; i < r->n_timestamps; i++) {
         const crypto_timestamp *ts = &r->timestamps[i];

@@ -151,7 +151,7 @@ typedef struct crypto_verify_result {
     const char *algorithm; /* "RSA", "RSA-PSS", "ECDSA", "Ed25519", "Ed448", ... */
     int key_bits;
 
-    time_t signing_time; /* the time the certificate was checked at */
+    time_t signing_time; /* the time-stamp's time, else the time the signer claims, else now */
     crypto_time_source time_source;
 
     bool chain_trusted; /* a path to an anchor was built and checked */

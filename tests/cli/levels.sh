@@ -7,9 +7,10 @@
 source "$(dirname "$0")/../lib.sh"
 
 bin=$(dirname "$ESEAL")
-run=$tmp/run
+run=$(mktemp -d /tmp/eseal-lv.XXXXXX) # short: UNIX socket paths must fit in 108 bytes
 shutdown() {
     "$ESEAL_SOURCE_DIR/deploy/stop.sh" "$run" >/dev/null 2>&1 || true
+    rm -rf "$run"
     cleanup
 }
 trap shutdown EXIT

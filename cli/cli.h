@@ -64,5 +64,6 @@ int cmd_sign(int argc, char **argv);
 int cmd_stamp(int argc, char **argv);
 int cmd_seal(int argc, char **argv);
 int cmd_verify(int argc, char **argv);
+int cmd_ca(int argc, char **argv);
 
 #endif

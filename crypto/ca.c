@@ -387,7 +387,7 @@ crypto_err crypto_cert_pem(buf *out, X509 *cert) {
  * P-521 (RFC 5758 3.2, ETSI TS 119 312); RSA signs PKCS#1 v1.5 (RFC 4055 5). The key must be
  * one OpenSSL can sign with: a file key, or a token key a provider holds. */
 static crypto_err sign_ctx(EVP_MD_CTX **out, crypto_key *key) {
-    EVP_PKEY *pk = crypto_key_signing_pkey(key);
+    EVP_PKEY *pk = crypto_key_file_pkey(key);
     const char *md = "SHA256";
     *out = NULL;
     if (!pk)

@@ -29,7 +29,9 @@ typedef enum crypto_err {
     CRYPTO_E_ALGORITHM, /* unsupported or too weak key or algorithm */
     CRYPTO_E_SIGN,      /* the signing operation failed */
     CRYPTO_E_LIMIT,     /* a size exceeds its maximum */
-    CRYPTO_E_ARG
+    CRYPTO_E_ARG,
+    CRYPTO_E_NETWORK, /* a server could not be reached, or its answer not read */
+    CRYPTO_E_TSA      /* the time-stamping authority refused, or its token does not hold */
 } crypto_err;
 
 const char *crypto_strerror(crypto_err err);
@@ -103,5 +105,50 @@ crypto_err crypto_signer_digest(uint8_t *md, size_t *md_len, crypto_signer *s,
  * attributes content-type, message-digest and signing-certificate-v2 and no signing-time (the
  * PAdES signing time lives in the PDF). Appends the DER to out. */
 crypto_err crypto_cms_sign(buf *out, crypto_signer *s, const uint8_t *md, size_t md_len);
+
+/* ---- RFC 3161 time-stamping ---- */
+
+/* The TSA's policy when none is configured: an OID in the project's own 2.25 UUID arc. */
+#define CRYPTO_TSA_DEFAULT_POLICY "2.25.30852577225667587897435140861070771898.1"
+/* Time-stamp queries longer than this are rejected (a query is a few hundred bytes). */
+#define CRYPTO_TSA_MAX_REQUEST 8192
+
+typedef struct crypto_tsa_config {
+    const char *policy_oid; /* the TSA policy (RFC 3161 2.4.2); NULL: CRYPTO_TSA_DEFAULT_POLICY */
+    unsigned accuracy_ms;   /* the accuracy of genTime; 0: one second */
+} crypto_tsa_config;
+
+/* A time-stamping authority (RFC 3161): answers time-stamp queries with tokens signed by key
+ * for cert, SHA-256/384/512 imprints only. Not thread-safe: one per thread. */
+typedef struct crypto_tsa crypto_tsa;
+
+/* Checks that cert is a TSA certificate (RFC 3161 2.3: extended key usage timeStamping only,
+ * critical), valid now, that key belongs to it and is strong enough. key must be a file key
+ * (CRYPTO_E_KEY otherwise); the TSA borrows it and copies cert and chain (the chain is sent in
+ * tokens when a query asks for certificates). */
+crypto_err crypto_tsa_new(crypto_tsa **out, crypto_key *key, X509 *cert, STACK_OF(X509) * chain,
+                          const crypto_tsa_config *cfg);
+void crypto_tsa_free(crypto_tsa *tsa);
+
+/* Answers a DER TimeStampReq with a DER TimeStampResp appended to out: a token (granted) or a
+ * rejection naming the failure (badRequest, badDataFormat, badAlg, unacceptedPolicy,
+ * unacceptedExtension, systemFailure). *granted tells which. An error only when no response
+ * could be made at all (out of memory). */
+crypto_err crypto_tsa_respond(buf *out, bool *granted, crypto_tsa *tsa, const uint8_t *req,
+                              size_t len);
+
+typedef struct crypto_tsa_opts {
+    int timeout_ms;
+    const char *policy_oid;
+} crypto_tsa_opts;
+
+/* Asks the TSA at url (http://...) for a token over the digest md (of digest md_type); checks the
+ * response: status granted/grantedWithMods, the token is a SignedData over a TSTInfo whose
+ * imprint is md and algorithm md_type, the nonce we sent, the TSA certificate included (certReq
+ * true) with EKU timeStamping, the signature holds. Appends the TimeStampToken (ContentInfo DER)
+ * to out. opts may be NULL (10 s, any policy). Trust in the TSA's chain is the caller's to
+ * judge. */
+crypto_err crypto_tsa_request(buf *out, const char *url, const EVP_MD *md_type, const uint8_t *md,
+                              size_t md_len, const crypto_tsa_opts *opts);
 
 #endif

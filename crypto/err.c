@@ -36,6 +36,10 @@ const char *crypto_strerror(crypto_err err) {
         return "size limit exceeded";
     case CRYPTO_E_ARG:
         return "invalid argument";
+    case CRYPTO_E_NETWORK:
+        return "network error";
+    case CRYPTO_E_TSA:
+        return "time-stamping failed";
     }
     return "unknown crypto error";
 }

@@ -17,10 +17,9 @@ crypto_err crypto_remote_sign(uint8_t *sig, size_t *sig_len, int fd, uint8_t ind
                               const EVP_MD *md, crypto_padding padding, const uint8_t *dgst,
                               size_t dgst_len);
 
-/* The key as OpenSSL signs with it (X509_sign_ctx, OCSP_basic_sign_ctx, ...): a key this process
- * holds, or one a provider holds for it; NULL for a key the key process holds (crypto/keyproc.h).
- */
-EVP_PKEY *crypto_key_signing_pkey(crypto_key *key);
+/* The private key itself, for OpenSSL APIs that sign with an EVP_PKEY (TS_RESP_CTX): a key read
+ * from a file has one (borrowed); a key held elsewhere (key process, token) has none: NULL. */
+EVP_PKEY *crypto_key_file_pkey(const crypto_key *key);
 
 /* Largest signature the key produces. */
 size_t crypto_key_max_sig(const crypto_key *key);

@@ -281,7 +281,7 @@ EVP_PKEY *crypto_key_public(const crypto_key *key) {
     return key->pkey;
 }
 
-EVP_PKEY *crypto_key_signing_pkey(crypto_key *key) {
+EVP_PKEY *crypto_key_file_pkey(const crypto_key *key) {
     return key->remote_fd < 0 ? key->pkey : NULL;
 }
 

@@ -8,11 +8,14 @@ packages=(
     # build
     build-essential cmake pkg-config clang-format
     libqpdf-dev libssl-dev libpng-dev zlib1g-dev libjpeg62-turbo-dev libfreetype-dev
-    libqrencode-dev
+    libqrencode-dev libfcgi-dev
+    # the responders run behind nginx (deploy/start.sh runs its own instance on loopback)
+    nginx
     # the CJK font seals and watermarks are drawn with
     fonts-noto-cjk
     # tests and benchmarks: outside judges of what eseal writes
     qpdf poppler-utils ghostscript openssl zbar-tools jq hyperfine time
+    curl python3
 )
 
 missing=()
@@ -26,5 +29,20 @@ echo "installing: ${missing[*]}"
 sudo=""
 [ "$(id -u)" -eq 0 ] || sudo="sudo"
 export DEBIAN_FRONTEND=noninteractive
+# Installing nginx must not start the system's own instance (on port 80, where it may fail and fail
+# the installation, or take the port from something else): no service starts while we install,
+# and a system nginx we installed is not started at boot either. deploy/start.sh runs its own.
+policy=/usr/sbin/policy-rc.d
+added_policy=0
+if [ ! -e "$policy" ]; then
+    printf '#!/bin/sh\nexit 101\n' | $sudo tee "$policy" >/dev/null
+    $sudo chmod 755 "$policy"
+    added_policy=1
+fi
+remove_policy() { if [ "$added_policy" -eq 1 ]; then $sudo rm -f "$policy"; fi; }
+trap remove_policy EXIT
 $sudo apt-get update -qq
 $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+if [[ " ${missing[*]} " == *" nginx "* ]] && [ -d /run/systemd/system ]; then
+    $sudo systemctl disable --now nginx.service >/dev/null 2>&1 || true
+fi

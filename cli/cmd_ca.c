@@ -320,7 +320,7 @@ static int do_issue(args *a, bool reissue) {
     if (a->key_pass && !(key_pass = cli_read_secret(a->key_pass)))
         return 1;
     if (pki_ca_open(&ca, a->ca, PKI_OPEN_KEY, a->pass) != PKI_OK) {
-        rc = pki_failed(a->ca);
+        rc = pki_failed(NULL);
         goto out;
     }
     pki_issue_req r = {a->csr,      a->pubkey, a->genkey,
@@ -363,7 +363,7 @@ static int run(int idx, args *a) {
             return cli_usage("ca init", "--base-url and --pass-file are required");
         pki_init_opts o = {a->ca, a->base, a->pass, a->key_type, a->root_subj, a->iss_subj, 0, 0};
         if (pki_ca_init(&o) != PKI_OK)
-            return pki_failed(a->ca);
+            return pki_failed(NULL);
         printf("CA made in %s: root.pem, issuing.pem, chain.pem; CRL at %s/crl/issuing.crl, "
                "OCSP at %s/ocsp\n",
                a->ca, a->base, a->base);
@@ -374,7 +374,7 @@ static int run(int idx, args *a) {
             return cli_usage("ca import", "--base-url, --cert, --key and --chain are required");
         pki_import_opts o = {a->ca, a->base, a->cert, a->key, a->pass, a->chain};
         if (pki_ca_import(&o) != PKI_OK)
-            return pki_failed(a->ca);
+            return pki_failed(NULL);
         printf("CA imported into %s\n", a->ca);
         return 0;
     }
@@ -387,9 +387,9 @@ static int run(int idx, args *a) {
         if (reason < 0)
             return cli_usage("ca revoke", "unknown --reason (see eseal ca --help)");
         if (pki_ca_open(&ca, a->ca, 0, NULL) != PKI_OK)
-            return pki_failed(a->ca);
+            return pki_failed(NULL);
         if (pki_revoke(ca, a->pos, reason) != PKI_OK)
-            rc = pki_failed(a->pos);
+            rc = pki_failed(NULL);
         else
             printf("revoked %s (%s)\n", a->pos, crypto_reason_name(reason));
         pki_ca_free(ca);
@@ -398,11 +398,11 @@ static int run(int idx, args *a) {
     if (strcmp(cmd, "list") == 0) {
         list_ctx l = {a->json, 0};
         if (pki_ca_open(&ca, a->ca, 0, NULL) != PKI_OK)
-            return pki_failed(a->ca);
+            return pki_failed(NULL);
         if (a->json)
             printf("[");
         if (pki_list(ca, a->expiring, list_one, &l) != PKI_OK)
-            rc = pki_failed(a->ca);
+            rc = pki_failed(NULL);
         if (a->json)
             printf("%s]\n", l.n ? "\n" : "");
         pki_ca_free(ca);
@@ -413,10 +413,10 @@ static int run(int idx, args *a) {
         if (!!a->pos + !!a->cert != 1)
             return cli_usage("ca status", "give a SERIAL or --cert CERT.pem");
         if (pki_ca_open(&ca, a->ca, 0, NULL) != PKI_OK)
-            return pki_failed(a->ca);
+            return pki_failed(NULL);
         pki_err e = a->pos ? pki_status(&c, ca, a->pos) : pki_status_cert(&c, ca, a->cert);
         if (e != PKI_OK) {
-            rc = pki_failed(a->pos ? a->pos : a->cert);
+            rc = pki_failed(NULL);
         } else {
             print_cert(&c, a->json);
             if (a->json)
@@ -428,7 +428,7 @@ static int run(int idx, args *a) {
     }
     /* crl */
     if (pki_ca_open(&ca, a->ca, PKI_OPEN_KEY, a->pass) != PKI_OK)
-        return pki_failed(a->ca);
+        return pki_failed(NULL);
     if (pki_crl(ca, a->days, a->out) != PKI_OK)
         rc = pki_failed(NULL);
     else

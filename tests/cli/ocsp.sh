@@ -102,8 +102,21 @@ out=$(openssl crl -inform DER -in "$tmp/crl.der" -CAfile "$ca/issuing.pem" -noou
 [ "$code" = 200 ] && has "verify OK" "$out" "CRL served at $url/crl/issuing.crl" ||
     fail "CRL: HTTP $code $out"
 
-# ---- eseal verify --online against our responder
+# ---- a delegated responder (RFC 6960 4.2.2.2) named in ca.conf, ocspd started again
 echo "user-pass-1" >"$tmp/user.txt"
+"$ESEAL" ca issue --ca "$ca" --genkey "$tmp/resp.key" --key-pass-file "$tmp/user.txt" \
+    --subject "/CN=eseal OCSP" --profile ocsp --out "$tmp/resp.pem" >/dev/null || fail "issue resp"
+printf 'ocsp_cert = %s\nocsp_key = %s\nocsp_pass_file = %s\n' "$tmp/resp.pem" "$tmp/resp.key" \
+    "$tmp/user.txt" >>"$ca/ca.conf"
+"$deploy/stop.sh" "$run" >/dev/null 2>&1 || true
+"$deploy/start.sh" --run "$run" --port "$port" --tsa-cert "$PKI/tsa.pem" --tsa-key "$PKI/tsa.key" \
+    --ca "$ca" --bin "$bin" >/dev/null || fail "deploy/start.sh again"
+q -cert "$tmp/x.pem"
+has "Responder Id: CN = eseal OCSP" "$out" "delegated responder signs"
+has "Response verify OK" "$out" "delegated responder's response verifies to the root"
+has "x.pem: revoked" "$out" "delegated responder: revoked"
+
+# ---- eseal verify --online against our responder
 "$ESEAL" ca issue --ca "$ca" --genkey "$tmp/s.key" --key-pass-file "$tmp/user.txt" \
     --subject "/C=CN/O=Example/CN=Example Signer" --out "$tmp/s.pem" >/dev/null || fail "issue s"
 "$ESEAL" sign "$pdf" "$tmp/s.pdf" -q --key "$tmp/s.key" --pass-file "$tmp/user.txt" \

@@ -85,5 +85,6 @@ int cmd_stamp(int argc, char **argv);
 int cmd_seal(int argc, char **argv);
 int cmd_verify(int argc, char **argv);
 int cmd_timestamp(int argc, char **argv);
+int cmd_ca(int argc, char **argv);
 
 #endif

@@ -20,6 +20,8 @@ static void usage(FILE *f) {
                "  verify         check the signatures of PDFs: integrity, trust, and what\n"
                "                 changed after signing\n"
                "  timestamp      get an RFC 3161 time-stamp token over a file from a TSA\n"
+               "  ca             the deployment's CA: init, import, issue, reissue, revoke,\n"
+               "                 list, status, crl\n"
                "\n"
                "  eseal --version    print the version\n"
                "  eseal COMMAND --help\n");
@@ -49,6 +51,8 @@ int main(int argc, char **argv) {
         return cmd_verify(argc - 1, argv + 1);
     if (strcmp(cmd, "timestamp") == 0)
         return cmd_timestamp(argc - 1, argv + 1);
+    if (strcmp(cmd, "ca") == 0)
+        return cmd_ca(argc - 1, argv + 1);
     fprintf(stderr, "%s: unknown command '%s' (see eseal --help)\n", cli_prog, cmd);
     return 2;
 }

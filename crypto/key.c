@@ -11,6 +11,7 @@
 #include <openssl/rsa.h>
 
 #include "base/fileio.h"
+#include "crypto/ca.h"
 #include "crypto/internal.h"
 
 #define MAX_KEY_FILE (1024 * 1024)
@@ -282,6 +283,19 @@ EVP_PKEY *crypto_key_public(const crypto_key *key) {
 
 EVP_PKEY *crypto_key_file_pkey(const crypto_key *key) {
     return key->remote_fd < 0 ? key->pkey : NULL;
+}
+
+crypto_err crypto_key_from_pkey(crypto_key **out, EVP_PKEY *pkey) {
+    crypto_key *k = calloc(1, sizeof *k);
+    *out = NULL;
+    if (!k) {
+        EVP_PKEY_free(pkey);
+        return crypto_fail(CRYPTO_E_NOMEM, "out of memory");
+    }
+    k->remote_fd = -1;
+    k->pkey = pkey;
+    *out = k;
+    return CRYPTO_OK;
 }
 
 size_t crypto_key_max_sig(const crypto_key *key) {

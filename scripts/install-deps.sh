@@ -8,7 +8,7 @@ packages=(
     # build
     build-essential cmake pkg-config clang-format
     libqpdf-dev libssl-dev libpng-dev zlib1g-dev libjpeg62-turbo-dev libfreetype-dev
-    libqrencode-dev libfcgi-dev
+    libqrencode-dev libfcgi-dev libsqlite3-dev
     # the responders run behind nginx (deploy/start.sh runs its own instance on loopback)
     nginx
     # the CJK font seals and watermarks are drawn with

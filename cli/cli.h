@@ -23,20 +23,25 @@ bool cli_rect(double r[4], const char *s);
 char *cli_read_secret(const char *path);
 void cli_free_secret(char *s);
 
-/* The signer options of sign, stamp and batch: --key --cert --chain --pass-file --digest --pss */
+/* The signer options of sign, stamp and batch: --key --cert --chain --pass-file (--pin-file, the
+ * same for a token key) --digest --pss */
 enum { CLI_O_KEY = 1000, CLI_O_CERT, CLI_O_CHAIN, CLI_O_PASS, CLI_O_DIGEST, CLI_O_PSS };
 #define CLI_SIGNER_OPTIONS                                                                         \
     {"key", required_argument, NULL, CLI_O_KEY}, {"cert", required_argument, NULL, CLI_O_CERT},    \
         {"chain", required_argument, NULL, CLI_O_CHAIN},                                           \
         {"pass-file", required_argument, NULL, CLI_O_PASS},                                        \
+        {"pin-file", required_argument, NULL, CLI_O_PASS},                                         \
         {"digest", required_argument, NULL, CLI_O_DIGEST}, {                                       \
         "pss", no_argument, NULL, CLI_O_PSS                                                        \
     }
 #define CLI_SIGNER_HELP                                                                            \
-    "  --key FILE          private key: PEM (PKCS#8, possibly encrypted) or PKCS#12\n"             \
-    "  --cert FILE         signer certificate (PEM/DER); may be omitted with PKCS#12\n"            \
+    "  --key FILE|URI      private key: PEM (PKCS#8, possibly encrypted) or PKCS#12, or a\n"       \
+    "                      key in a PKCS#11 token: pkcs11:token=T;object=L (RFC 7512)\n"           \
+    "  --cert FILE         signer certificate (PEM/DER); may be omitted with PKCS#12 or\n"         \
+    "                      when the token holds the key's certificate\n"                           \
     "  --chain FILE        intermediate certificates to embed (PEM)\n"                             \
     "  --pass-file FILE    password of the key (first line of FILE)\n"                             \
+    "  --pin-file FILE     PIN of a token key (first line of FILE)\n"                              \
     "  --digest NAME       sha256, sha384 or sha512 (default by key)\n"                            \
     "  --pss               RSA-PSS instead of PKCS#1 v1.5 for RSA keys\n"
 
@@ -64,5 +69,6 @@ int cmd_sign(int argc, char **argv);
 int cmd_stamp(int argc, char **argv);
 int cmd_seal(int argc, char **argv);
 int cmd_verify(int argc, char **argv);
+int cmd_key(int argc, char **argv);
 
 #endif

@@ -19,6 +19,7 @@ static void usage(FILE *f) {
                "  seal draw      draw a round seal picture\n"
                "  verify         check the signatures of PDFs: integrity, trust, and what\n"
                "                 changed after signing\n"
+               "  key            keys in PKCS#11 tokens: generate, list, PINs, requests\n"
                "\n"
                "  eseal --version    print the version\n"
                "  eseal COMMAND --help\n");
@@ -46,6 +47,8 @@ int main(int argc, char **argv) {
         return cmd_seal(argc - 1, argv + 1);
     if (strcmp(cmd, "verify") == 0)
         return cmd_verify(argc - 1, argv + 1);
+    if (strcmp(cmd, "key") == 0)
+        return cmd_key(argc - 1, argv + 1);
     fprintf(stderr, "%s: unknown command '%s' (see eseal --help)\n", cli_prog, cmd);
     return 2;
 }

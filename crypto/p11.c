@@ -12,6 +12,7 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <openssl/core_names.h>
@@ -28,6 +29,10 @@
 
 /* Last: its compatibility macros rename common words (value, count, ...). */
 #include <p11-kit/pkcs11.h>
+
+/* SoftHSM2 and other modules use OpenSSL in our process and leave its error queue full: what
+ * they leave is not ours to report. */
+#define p11_fail(...) (ERR_clear_error(), crypto_fail(__VA_ARGS__))
 
 #define MAX_MODULES 4
 #define MAX_SLOTS 256
@@ -101,7 +106,7 @@ static const char *rv_name(CK_RV rv) {
 }
 
 static crypto_err token_fail(CK_RV rv, const char *what) {
-    return crypto_fail(CRYPTO_E_TOKEN, "%s: %s (0x%lx)", what, rv_name(rv), (unsigned long)rv);
+    return p11_fail(CRYPTO_E_TOKEN, "%s: %s (0x%lx)", what, rv_name(rv), (unsigned long)rv);
 }
 
 /* PKCS#11 v2.40 section 5.4: C_GetFunctionList, then C_Initialize with CKF_OS_LOCKING_OK so
@@ -116,7 +121,7 @@ static crypto_err module_get(p11_module **out, const char *path) {
     if (!path || !*path)
         path = CRYPTO_P11_DEFAULT_MODULE;
     if (strlen(path) >= PATH_MAX)
-        return crypto_fail(CRYPTO_E_LIMIT, "PKCS#11 module path longer than %d bytes", PATH_MAX);
+        return p11_fail(CRYPTO_E_LIMIT, "PKCS#11 module path longer than %d bytes", PATH_MAX);
     pthread_mutex_lock(&modules_lock);
     for (int i = 0; i < MAX_MODULES; i++) {
         if (modules[i].f && strcmp(modules[i].path, path) == 0) {
@@ -129,21 +134,20 @@ static crypto_err module_get(p11_module **out, const char *path) {
         if (!modules[i].f)
             m = &modules[i];
     if (!m) {
-        err = crypto_fail(CRYPTO_E_LIMIT, "more than %d PKCS#11 modules", MAX_MODULES);
+        err = p11_fail(CRYPTO_E_LIMIT, "more than %d PKCS#11 modules", MAX_MODULES);
         goto out;
     }
     if (!(dl = dlopen(path, RTLD_NOW | RTLD_LOCAL))) {
         const char *e = dlerror();
-        err = crypto_fail(CRYPTO_E_TOKEN, "cannot load the PKCS#11 module %s: %s", path,
-                          e ? e : "unknown error");
+        err = p11_fail(CRYPTO_E_TOKEN, "cannot load the PKCS#11 module %s: %s", path,
+                       e ? e : "unknown error");
         goto out;
     }
     void *sym = dlsym(dl, "C_GetFunctionList");
     CK_C_GetFunctionList get = NULL;
     CK_FUNCTION_LIST *f = NULL;
     if (!sym) {
-        err =
-            crypto_fail(CRYPTO_E_TOKEN, "%s is not a PKCS#11 module (no C_GetFunctionList)", path);
+        err = p11_fail(CRYPTO_E_TOKEN, "%s is not a PKCS#11 module (no C_GetFunctionList)", path);
         goto out;
     }
     memcpy(&get, &sym, sizeof get);
@@ -172,6 +176,24 @@ out:
         dlclose(dl);
     pthread_mutex_unlock(&modules_lock);
     return err;
+}
+
+/* C_Finalize and C_Initialize again, so that the module reads its tokens afresh; only when we
+ * initialised it and nothing else holds it. */
+static bool module_reload(p11_module *m) {
+    bool ok = false;
+    pthread_mutex_lock(&modules_lock);
+    if (m->ours && m->refs == 1) {
+        CK_C_INITIALIZE_ARGS args;
+        memset(&args, 0, sizeof args);
+        args.flags = CKF_OS_LOCKING_OK;
+        m->f->C_Finalize(NULL);
+        ok = m->f->C_Initialize(&args) == CKR_OK;
+        if (!ok)
+            m->ours = false; /* nothing to finalise */
+    }
+    pthread_mutex_unlock(&modules_lock);
+    return ok;
 }
 
 /* The module stays mapped: modules register handlers (OpenSSL's among them) that outlive
@@ -232,20 +254,20 @@ static crypto_err pct_decode(uint8_t *out, size_t *len, const char *p, size_t n,
         if (c == '%') {
             int hi = i + 1 < n ? hexval(p[i + 1]) : -1, lo = i + 2 < n ? hexval(p[i + 2]) : -1;
             if (hi < 0 || lo < 0)
-                return crypto_fail(CRYPTO_E_ARG,
-                                   "PKCS#11 URI: '%s' has a '%%' not followed by two hex digits",
-                                   name);
+                return p11_fail(CRYPTO_E_ARG,
+                                "PKCS#11 URI: '%s' has a '%%' not followed by two hex digits",
+                                name);
             c = hi << 4 | lo;
             i += 2;
         } else if (c <= 0x20 || c >= 0x7f) {
-            return crypto_fail(CRYPTO_E_ARG,
-                               "PKCS#11 URI: '%s' holds a space or control character (write "
-                               "it %%-encoded)",
-                               name);
+            return p11_fail(CRYPTO_E_ARG,
+                            "PKCS#11 URI: '%s' holds a space or control character (write "
+                            "it %%-encoded)",
+                            name);
         }
         if (o == max)
-            return crypto_fail(CRYPTO_E_LIMIT, "PKCS#11 URI: '%s' is longer than %zu bytes", name,
-                               max);
+            return p11_fail(CRYPTO_E_LIMIT, "PKCS#11 URI: '%s' is longer than %zu bytes", name,
+                            max);
         out[o++] = (uint8_t)c;
     }
     *len = o;
@@ -258,9 +280,9 @@ static crypto_err text_attr(char **out, const char *p, size_t n, size_t max, con
     size_t len = 0;
     crypto_err err = b ? pct_decode(b, &len, p, n, max, name) : CRYPTO_E_NOMEM;
     if (err == CRYPTO_OK && memchr(b, 0, len))
-        err = crypto_fail(CRYPTO_E_ARG, "PKCS#11 URI: '%s' holds a NUL byte", name);
+        err = p11_fail(CRYPTO_E_ARG, "PKCS#11 URI: '%s' holds a NUL byte", name);
     if (err == CRYPTO_OK && *out)
-        err = crypto_fail(CRYPTO_E_ARG, "PKCS#11 URI: '%s' appears twice", name);
+        err = p11_fail(CRYPTO_E_ARG, "PKCS#11 URI: '%s' appears twice", name);
     if (err == CRYPTO_OK) {
         b[len] = '\0';
         *out = (char *)b;
@@ -279,8 +301,8 @@ static crypto_err uri_attr(crypto_p11_uri *u, const char *p, size_t n, bool quer
     const char *eq = memchr(p, '=', n);
     char name[40];
     if (!eq || eq == p)
-        return crypto_fail(CRYPTO_E_ARG, "PKCS#11 URI: '%.*s' is not name=value",
-                           (int)(n > 60 ? 60 : n), p);
+        return p11_fail(CRYPTO_E_ARG, "PKCS#11 URI: '%.*s' is not name=value",
+                        (int)(n > 60 ? 60 : n), p);
     size_t nl = (size_t)(eq - p), vl = n - nl - 1;
     const char *v = eq + 1;
     snprintf(name, sizeof name, "%.*s", (int)(nl < 39 ? nl : 39), p);
@@ -298,39 +320,39 @@ static crypto_err uri_attr(crypto_p11_uri *u, const char *p, size_t n, bool quer
             return text_attr(&u->object, v, vl, CRYPTO_P11_MAX_LABEL, "object");
         if (name_is(p, nl, "id")) {
             if (u->has_id)
-                return crypto_fail(CRYPTO_E_ARG, "PKCS#11 URI: 'id' appears twice");
+                return p11_fail(CRYPTO_E_ARG, "PKCS#11 URI: 'id' appears twice");
             crypto_err e = pct_decode(u->id, &u->id_len, v, vl, CRYPTO_P11_MAX_ID, "id");
             if (e == CRYPTO_OK && u->id_len == 0)
-                e = crypto_fail(CRYPTO_E_ARG, "PKCS#11 URI: 'id' is empty");
+                e = p11_fail(CRYPTO_E_ARG, "PKCS#11 URI: 'id' is empty");
             u->has_id = e == CRYPTO_OK;
             return e;
         }
         if (name_is(p, nl, "type")) {
             static const char *const types[] = {"private", "public", "cert", "secret-key", "data"};
             if (u->type != CRYPTO_P11_ANY)
-                return crypto_fail(CRYPTO_E_ARG, "PKCS#11 URI: 'type' appears twice");
+                return p11_fail(CRYPTO_E_ARG, "PKCS#11 URI: 'type' appears twice");
             for (int i = 0; i < 5; i++)
                 if (name_is(v, vl, types[i])) {
                     u->type = (crypto_p11_type)(i + 1);
                     return CRYPTO_OK;
                 }
-            return crypto_fail(CRYPTO_E_ARG,
-                               "PKCS#11 URI: type must be private, public, cert, secret-key or "
-                               "data");
+            return p11_fail(CRYPTO_E_ARG,
+                            "PKCS#11 URI: type must be private, public, cert, secret-key or "
+                            "data");
         }
         if (name_is(p, nl, "slot-id")) {
             char *end;
             char num[24];
             if (u->slot_id >= 0)
-                return crypto_fail(CRYPTO_E_ARG, "PKCS#11 URI: 'slot-id' appears twice");
+                return p11_fail(CRYPTO_E_ARG, "PKCS#11 URI: 'slot-id' appears twice");
             if (vl == 0 || vl >= sizeof num)
-                return crypto_fail(CRYPTO_E_ARG, "PKCS#11 URI: slot-id is not a number");
+                return p11_fail(CRYPTO_E_ARG, "PKCS#11 URI: slot-id is not a number");
             memcpy(num, v, vl);
             num[vl] = '\0';
             errno = 0;
             long s = strtol(num, &end, 10);
             if (errno || *end || s < 0)
-                return crypto_fail(CRYPTO_E_ARG, "PKCS#11 URI: slot-id is not a number");
+                return p11_fail(CRYPTO_E_ARG, "PKCS#11 URI: slot-id is not a number");
             u->slot_id = s;
             return CRYPTO_OK;
         }
@@ -349,13 +371,13 @@ static crypto_err uri_attr(crypto_p11_uri *u, const char *p, size_t n, bool quer
         if (name_is(p, nl, "pin-value"))
             return text_attr(&u->pin_value, v, vl, MAX_PIN, "pin-value");
         if (name_is(p, nl, "module-name"))
-            return crypto_fail(CRYPTO_E_ARG,
-                               "PKCS#11 URI: module-name is not supported; give module-path");
+            return p11_fail(CRYPTO_E_ARG,
+                            "PKCS#11 URI: module-name is not supported; give module-path");
     }
     /* RFC 7512 section 2.3: vendor-specific attributes start with "x-". */
     if (nl > 2 && memcmp(p, "x-", 2) == 0)
         return CRYPTO_OK;
-    return crypto_fail(CRYPTO_E_ARG, "PKCS#11 URI: unknown attribute '%s'", name);
+    return p11_fail(CRYPTO_E_ARG, "PKCS#11 URI: unknown attribute '%s'", name);
 }
 
 crypto_err crypto_p11_uri_parse(crypto_p11_uri *out, const char *uri) {
@@ -363,10 +385,10 @@ crypto_err crypto_p11_uri_parse(crypto_p11_uri *out, const char *uri) {
     memset(out, 0, sizeof *out);
     out->slot_id = -1;
     if (!crypto_p11_is_uri(uri))
-        return crypto_fail(CRYPTO_E_ARG, "not a PKCS#11 URI (it must begin with pkcs11:)");
+        return p11_fail(CRYPTO_E_ARG, "not a PKCS#11 URI (it must begin with pkcs11:)");
     size_t len = strlen(uri);
     if (len > CRYPTO_P11_MAX_URI)
-        return crypto_fail(CRYPTO_E_LIMIT, "PKCS#11 URI longer than %d bytes", CRYPTO_P11_MAX_URI);
+        return p11_fail(CRYPTO_E_LIMIT, "PKCS#11 URI longer than %d bytes", CRYPTO_P11_MAX_URI);
     const char *p = uri + 7, *end = uri + len;
     const char *q = memchr(p, '?', (size_t)(end - p));
     const char *path_end = q ? q : end;
@@ -375,12 +397,12 @@ crypto_err crypto_p11_uri_parse(crypto_p11_uri *out, const char *uri) {
         const char *semi = memchr(p, ';', (size_t)(path_end - p));
         const char *e = semi ? semi : path_end;
         if (e == p)
-            err = crypto_fail(CRYPTO_E_ARG, "PKCS#11 URI: an empty attribute (';;')");
+            err = p11_fail(CRYPTO_E_ARG, "PKCS#11 URI: an empty attribute (';;')");
         else
             err = uri_attr(out, p, (size_t)(e - p), false);
         p = semi ? e + 1 : e;
         if (semi && p == path_end && err == CRYPTO_OK)
-            err = crypto_fail(CRYPTO_E_ARG, "PKCS#11 URI: it ends with ';'");
+            err = p11_fail(CRYPTO_E_ARG, "PKCS#11 URI: it ends with ';'");
     }
     /* pk11-query = [ pk11-qattr *("&" pk11-qattr) ] */
     if (q) {
@@ -389,7 +411,7 @@ crypto_err crypto_p11_uri_parse(crypto_p11_uri *out, const char *uri) {
             const char *amp = memchr(p, '&', (size_t)(end - p));
             const char *e = amp ? amp : end;
             if (e == p)
-                err = crypto_fail(CRYPTO_E_ARG, "PKCS#11 URI: an empty query attribute");
+                err = p11_fail(CRYPTO_E_ARG, "PKCS#11 URI: an empty query attribute");
             else
                 err = uri_attr(out, p, (size_t)(e - p), true);
             p = amp ? e + 1 : e;
@@ -438,7 +460,7 @@ static crypto_err slots(CK_SLOT_ID *list, CK_ULONG *n, p11_module *m) {
     if (rv != CKR_OK)
         return token_fail(rv, "C_GetSlotList");
     if (got > MAX_SLOTS)
-        return crypto_fail(CRYPTO_E_LIMIT, "the module has more than %d slots", MAX_SLOTS);
+        return p11_fail(CRYPTO_E_LIMIT, "the module has more than %d slots", MAX_SLOTS);
     if (got == 0) {
         *n = 0;
         return CRYPTO_OK;
@@ -459,7 +481,7 @@ static bool token_matches(const token_ref *t, const crypto_p11_uri *u) {
 }
 
 /* The one initialised token the URI's token attributes name. */
-static crypto_err find_token(token_ref *out, p11_module *m, const crypto_p11_uri *u) {
+static crypto_err find_token(token_ref *out, p11_module *m, const crypto_p11_uri *u, bool *none) {
     CK_SLOT_ID list[MAX_SLOTS];
     CK_ULONG n = 0;
     int found = 0;
@@ -477,13 +499,14 @@ static crypto_err find_token(token_ref *out, p11_module *m, const crypto_p11_uri
     }
     if (err != CRYPTO_OK)
         return err;
+    *none = found == 0;
     if (found == 0)
-        return crypto_fail(CRYPTO_E_KEY, "no PKCS#11 token matches%s%s%s (module %s)",
-                           u->token ? " token '" : "", u->token ? u->token : "",
-                           u->token ? "'" : "", m->path);
+        return p11_fail(CRYPTO_E_KEY, "no PKCS#11 token matches%s%s%s (module %s)",
+                        u->token ? " token '" : "", u->token ? u->token : "", u->token ? "'" : "",
+                        m->path);
     if (found > 1)
-        return crypto_fail(CRYPTO_E_KEY,
-                           "%d PKCS#11 tokens match; name one with token= or serial=", found);
+        return p11_fail(CRYPTO_E_KEY,
+                        "%d PKCS#11 tokens match; name one with token= or serial=", found);
     return CRYPTO_OK;
 }
 
@@ -502,8 +525,8 @@ static crypto_err uri_pin(char **out, const crypto_p11_uri *u) {
         if (strncmp(path, "//", 2) == 0)
             path += 2; /* file:///path */
         if (*path != '/')
-            return crypto_fail(CRYPTO_E_ARG,
-                               "PKCS#11 URI: pin-source must be a file: URI or an absolute path");
+            return p11_fail(CRYPTO_E_ARG,
+                            "PKCS#11 URI: pin-source must be a file: URI or an absolute path");
         return crypto_read_password(out, path);
     }
     return CRYPTO_OK;
@@ -512,7 +535,7 @@ static crypto_err uri_pin(char **out, const crypto_p11_uri *u) {
 static crypto_err pin_copy(CK_UTF8CHAR *dst, CK_ULONG *len, const char *pin) {
     size_t n = strlen(pin);
     if (n > MAX_PIN)
-        return crypto_fail(CRYPTO_E_LIMIT, "a PIN longer than %d bytes", MAX_PIN);
+        return p11_fail(CRYPTO_E_LIMIT, "a PIN longer than %d bytes", MAX_PIN);
     memcpy(dst, pin, n);
     *len = (CK_ULONG)n;
     return CRYPTO_OK;
@@ -530,11 +553,11 @@ static crypto_err state_dir(char *out, size_t n) {
     } else if ((d = getenv("HOME")) && *d) {
         w = snprintf(out, n, "%s/.local/state/eseal", d);
     } else {
-        return crypto_fail(CRYPTO_E_IO,
-                           "no directory for the PIN counts: set ESEAL_KEYSTATE_DIR or HOME");
+        return p11_fail(CRYPTO_E_IO,
+                        "no directory for the PIN counts: set ESEAL_KEYSTATE_DIR or HOME");
     }
     if (w < 0 || (size_t)w >= n)
-        return crypto_fail(CRYPTO_E_LIMIT, "the key state directory's path is too long");
+        return p11_fail(CRYPTO_E_LIMIT, "the key state directory's path is too long");
     /* mkdir -p, private to the user */
     for (char *p = out + 1;; p++) {
         if (*p == '/' || *p == '\0') {
@@ -543,7 +566,7 @@ static crypto_err state_dir(char *out, size_t n) {
             if (mkdir(out, 0700) != 0 && errno != EEXIST) {
                 int e = errno;
                 *p = c;
-                return crypto_fail(CRYPTO_E_IO, "cannot create %s: %s", out, strerror(e));
+                return p11_fail(CRYPTO_E_IO, "cannot create %s: %s", out, strerror(e));
             }
             *p = c;
             if (!c)
@@ -579,7 +602,7 @@ static crypto_err state_path(char *out, size_t n, const token_ref *t, const char
     name[k] = '\0';
     int w = snprintf(out, n, "%s/token-%s%s", dir, name, suffix);
     if (w < 0 || (size_t)w >= n)
-        return crypto_fail(CRYPTO_E_LIMIT, "the key state path is too long");
+        return p11_fail(CRYPTO_E_LIMIT, "the key state path is too long");
     return CRYPTO_OK;
 }
 
@@ -610,7 +633,7 @@ static crypto_err write_failures(const char *path, int failures) {
     struct iovec v = {s, (size_t)n};
     int e = file_write_atomic(path, &v, 1, 0600);
     if (e)
-        return crypto_fail(CRYPTO_E_IO, "cannot record the PIN count in %s: %s", path, strerror(e));
+        return p11_fail(CRYPTO_E_IO, "cannot record the PIN count in %s: %s", path, strerror(e));
     return CRYPTO_OK;
 }
 
@@ -627,13 +650,13 @@ static crypto_err guard_begin(pin_guard *g, const token_ref *t) {
         return err;
     g->lockfd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
     if (g->lockfd < 0)
-        return crypto_fail(CRYPTO_E_IO, "cannot open %s: %s", lock, strerror(errno));
+        return p11_fail(CRYPTO_E_IO, "cannot open %s: %s", lock, strerror(errno));
     while (flock(g->lockfd, LOCK_EX) != 0) {
         if (errno != EINTR) {
             int e = errno;
             close(g->lockfd);
             g->lockfd = -1;
-            return crypto_fail(CRYPTO_E_IO, "cannot lock %s: %s", lock, strerror(e));
+            return p11_fail(CRYPTO_E_IO, "cannot lock %s: %s", lock, strerror(e));
         }
     }
     g->failures = read_failures(g->path);
@@ -647,10 +670,10 @@ static void guard_end(pin_guard *g) {
 }
 
 static crypto_err locked_error(const token_ref *t) {
-    return crypto_fail(CRYPTO_E_LOCKED,
-                       "token '%s': key locked after %d wrong PINs; an administrator must "
-                       "unlock it",
-                       t->label, CRYPTO_P11_MAX_TRIES);
+    return p11_fail(CRYPTO_E_LOCKED,
+                    "token '%s': key locked after %d wrong PINs; an administrator must "
+                    "unlock it",
+                    t->label, CRYPTO_P11_MAX_TRIES);
 }
 
 /* Records what the token said of the PIN and turns it into our error. */
@@ -671,12 +694,12 @@ static crypto_err guard_result(pin_guard *g, const token_ref *t, CK_RV rv, const
         return err;
     int left = CRYPTO_P11_MAX_TRIES - g->failures;
     if (left <= 0)
-        return crypto_fail(CRYPTO_E_LOCKED,
-                           "wrong PIN for token '%s'; key locked after %d wrong PINs; an "
-                           "administrator must unlock it",
-                           t->label, CRYPTO_P11_MAX_TRIES);
-    return crypto_fail(CRYPTO_E_PASSWORD, "wrong PIN for token '%s': %d attempt%s left", t->label,
-                       left, left == 1 ? "" : "s");
+        return p11_fail(CRYPTO_E_LOCKED,
+                        "wrong PIN for token '%s'; key locked after %d wrong PINs; an "
+                        "administrator must unlock it",
+                        t->label, CRYPTO_P11_MAX_TRIES);
+    return p11_fail(CRYPTO_E_PASSWORD, "wrong PIN for token '%s': %d attempt%s left", t->label,
+                    left, left == 1 ? "" : "s");
 }
 
 /* PKCS#11 v2.40 section 5.6, C_Login as the user, with the count in front: a locked key is
@@ -686,7 +709,7 @@ static crypto_err user_login(p11_module *m, CK_SESSION_HANDLE s, token_ref *t, c
     CK_UTF8CHAR pb[MAX_PIN];
     CK_ULONG len = 0;
     if (!pin)
-        return crypto_fail(CRYPTO_E_PASSWORD, "token '%s' needs its PIN", t->label);
+        return p11_fail(CRYPTO_E_PASSWORD, "token '%s' needs its PIN", t->label);
     crypto_err err = pin_copy(pb, &len, pin);
     if (err != CRYPTO_OK)
         return err;
@@ -868,8 +891,18 @@ static crypto_err open_session(p11_module **mout, CK_SESSION_HANDLE *s, token_re
                                const crypto_p11_uri *u, const char *module, bool rw) {
     p11_module *m = NULL;
     crypto_err err = module_get(&m, u->module_path ? u->module_path : module);
-    if (err == CRYPTO_OK)
-        err = find_token(t, m, u);
+    /* SoftHSM2 reads its tokens in C_Initialize and rewrites a token's file on a wrong PIN; a
+     * process that starts meanwhile does not see the token. When no token matches and no one
+     * else uses the module, it is initialised again, a few times. */
+    for (int attempt = 0; err == CRYPTO_OK; attempt++) {
+        bool none = false;
+        err = find_token(t, m, u, &none);
+        if (err == CRYPTO_OK || !none || attempt == 9 || !module_reload(m))
+            break;
+        err = CRYPTO_OK;
+        struct timespec pause = {0, 20 * 1000 * 1000};
+        nanosleep(&pause, NULL);
+    }
     if (err == CRYPTO_OK) {
         CK_RV rv = m->f->C_OpenSession(t->slot, CKF_SERIAL_SESSION | (rw ? CKF_RW_SESSION : 0),
                                        NULL, NULL, s);
@@ -897,20 +930,20 @@ static crypto_err find_private(CK_OBJECT_HANDLE *out, p11_module *m, CK_SESSION_
     CK_OBJECT_HANDLE objs[MAX_OBJECTS];
     CK_ULONG n = 0;
     if (u->type != CRYPTO_P11_ANY && u->type != CRYPTO_P11_PRIVATE)
-        return crypto_fail(CRYPTO_E_ARG, "PKCS#11 URI: a signing key needs type=private");
+        return p11_fail(CRYPTO_E_ARG, "PKCS#11 URI: a signing key needs type=private");
     crypto_err err = find_by_uri(objs, &n, m, s, CKO_PRIVATE_KEY, u->object,
                                  u->has_id ? u->id : NULL, u->id_len);
     if (err != CRYPTO_OK)
         return err;
     if (n == 0)
-        return crypto_fail(CRYPTO_E_KEY, "token '%s' holds no private key%s%s%s", t->label,
-                           u->object ? " labelled '" : "", u->object ? u->object : "",
-                           u->object ? "'" : (u->has_id ? " with that id" : ""));
+        return p11_fail(CRYPTO_E_KEY, "token '%s' holds no private key%s%s%s", t->label,
+                        u->object ? " labelled '" : "", u->object ? u->object : "",
+                        u->object ? "'" : (u->has_id ? " with that id" : ""));
     if (n > 1)
-        return crypto_fail(CRYPTO_E_KEY,
-                           "token '%s' holds %lu private keys that match; name one with object= "
-                           "or id=",
-                           t->label, (unsigned long)n);
+        return p11_fail(CRYPTO_E_KEY,
+                        "token '%s' holds %lu private keys that match; name one with object= "
+                        "or id=",
+                        t->label, (unsigned long)n);
     *out = objs[0];
     return CRYPTO_OK;
 }
@@ -965,22 +998,22 @@ crypto_err crypto_p11_key_open(crypto_p11_key **out, EVP_PKEY **pub, X509 **cert
         goto out;
     if (!get_ulong(&k->kt, k->m, k->session, k->obj, CKA_KEY_TYPE) ||
         (k->kt != CKK_RSA && k->kt != CKK_EC)) {
-        err = crypto_fail(CRYPTO_E_ALGORITHM, "token '%s': the key is neither RSA nor EC", t.label);
+        err = p11_fail(CRYPTO_E_ALGORITHM, "token '%s': the key is neither RSA nor EC", t.label);
         goto out;
     }
     if (!get_bool(k->m, k->session, k->obj, CKA_SIGN)) {
-        err = crypto_fail(CRYPTO_E_USAGE, "token '%s': the key may not sign (CKA_SIGN false)",
-                          t.label);
+        err =
+            p11_fail(CRYPTO_E_USAGE, "token '%s': the key may not sign (CKA_SIGN false)", t.label);
         goto out;
     }
     id = get_attr(&id_len, k->m, k->session, k->obj, CKA_ID);
     c = cert_by_id(k->m, k->session, id, id_len);
     if (!(pk = public_for(k->m, k->session, k->obj, k->kt, id, id_len, c))) {
-        err = crypto_fail(CRYPTO_E_KEY,
-                          "token '%s': no public key object nor certificate for the key", t.label);
+        err = p11_fail(CRYPTO_E_KEY, "token '%s': no public key object nor certificate for the key",
+                       t.label);
         goto out;
     }
-    if (c && !EVP_PKEY_eq(pk, X509_get0_pubkey(c))) {
+    if (c && EVP_PKEY_eq(pk, X509_get0_pubkey(c)) != 1) {
         X509_free(c); /* a certificate of another key under the same id: not ours */
         c = NULL;
     }
@@ -1006,6 +1039,7 @@ out:
         free(upin);
     }
     crypto_p11_uri_clear(&u);
+    ERR_clear_error();
     return err;
 }
 
@@ -1049,9 +1083,9 @@ crypto_err crypto_p11_key_sign(uint8_t *sig, size_t *sig_len, crypto_p11_key *k,
     ECDSA_SIG *es = NULL;
     int nid = EVP_MD_get_type(md);
     if (dgst_len != (size_t)EVP_MD_get_size(md) || dgst_len > EVP_MAX_MD_SIZE)
-        return crypto_fail(CRYPTO_E_ARG, "the digest's length is not its algorithm's");
+        return p11_fail(CRYPTO_E_ARG, "the digest's length is not its algorithm's");
     if (k->sig_size > sizeof raw || (k->kt == CKK_RSA && *sig_len < k->sig_size))
-        return crypto_fail(CRYPTO_E_LIMIT, "signature buffer too small");
+        return p11_fail(CRYPTO_E_LIMIT, "signature buffer too small");
     if (k->kt == CKK_EC) {
         /* PKCS#11 v2.40 current mechanisms 2.3.6: CKM_ECDSA signs the digest as given. */
         mech.mechanism = CKM_ECDSA;
@@ -1075,7 +1109,7 @@ crypto_err crypto_p11_key_sign(uint8_t *sig, size_t *sig_len, crypto_p11_key *k,
             pss.mgf = CKG_MGF1_SHA512;
             break;
         default:
-            return crypto_fail(CRYPTO_E_ALGORITHM, "RSA-PSS in a token: SHA-2 digests only");
+            return p11_fail(CRYPTO_E_ALGORITHM, "RSA-PSS in a token: SHA-2 digests only");
         }
         mech.mechanism = CKM_RSA_PKCS_PSS;
         mech.pParameter = &pss;
@@ -1088,7 +1122,7 @@ crypto_err crypto_p11_key_sign(uint8_t *sig, size_t *sig_len, crypto_p11_key *k,
         size_t pl = 0;
         const uint8_t *prefix = digest_info_prefix(&pl, nid);
         if (!prefix)
-            return crypto_fail(CRYPTO_E_ALGORITHM, "RSA in a token: SHA-2 digests only");
+            return p11_fail(CRYPTO_E_ALGORITHM, "RSA in a token: SHA-2 digests only");
         mech.mechanism = CKM_RSA_PKCS;
         memcpy(in, prefix, pl);
         memcpy(in + pl, dgst, dgst_len);
@@ -1099,6 +1133,7 @@ crypto_err crypto_p11_key_sign(uint8_t *sig, size_t *sig_len, crypto_p11_key *k,
     if (rv == CKR_OK)
         rv = k->m->f->C_Sign(k->session, in, in_len, raw, &raw_len);
     pthread_mutex_unlock(&k->lock);
+    ERR_clear_error();
     if (rv != CKR_OK)
         return token_fail(rv, "signing in the token");
     if (k->kt != CKK_EC) {
@@ -1116,11 +1151,11 @@ crypto_err crypto_p11_key_sign(uint8_t *sig, size_t *sig_len, crypto_p11_key *k,
         !(s = BN_bin2bn(raw + half, (int)half, NULL)) || !ECDSA_SIG_set0(es, r, s)) {
         BN_free(r);
         BN_free(s);
-        err = crypto_fail(CRYPTO_E_SIGN, "the token's ECDSA signature is malformed");
+        err = p11_fail(CRYPTO_E_SIGN, "the token's ECDSA signature is malformed");
         goto out;
     }
     if ((dl = i2d_ECDSA_SIG(es, &der)) <= 0 || (size_t)dl > *sig_len) {
-        err = crypto_fail(CRYPTO_E_SIGN, "cannot encode the ECDSA signature");
+        err = p11_fail(CRYPTO_E_SIGN, "cannot encode the ECDSA signature");
     } else {
         memcpy(sig, der, (size_t)dl);
         *sig_len = (size_t)dl;
@@ -1193,7 +1228,7 @@ static crypto_err list_keys(crypto_p11_tokeninfo *ti, p11_module *m, CK_SESSION_
             crypto_p11_keyinfo *ki = key_entry(ti, id ? id : (const uint8_t *)"", id_len);
             free(id);
             if (!ki) {
-                err = crypto_fail(CRYPTO_E_LIMIT, "a token with more than %d keys", MAX_OBJECTS);
+                err = p11_fail(CRYPTO_E_LIMIT, "a token with more than %d keys", MAX_OBJECTS);
                 break;
             }
             if (classes[c] == CKO_CERTIFICATE) {
@@ -1308,11 +1343,11 @@ crypto_err crypto_p11_init_token(const char *module, const char *label, const ch
     CK_UTF8CHAR so[MAX_PIN], up[MAX_PIN], lab[32];
     CK_ULONG so_len = 0, up_len = 0;
     CK_SESSION_HANDLE s = 0;
-    bool have_session = false, free_slot = false;
+    bool have_session = false, free_slot = false, none = false;
     CK_SLOT_ID slot = 0;
     crypto_err err = CRYPTO_OK;
     if (!label || !*label || strlen(label) > 32)
-        return crypto_fail(CRYPTO_E_ARG, "a token label has 1 to 32 bytes");
+        return p11_fail(CRYPTO_E_ARG, "a token label has 1 to 32 bytes");
     if ((err = pin_copy(so, &so_len, so_pin)) != CRYPTO_OK ||
         (err = pin_copy(up, &up_len, user_pin)) != CRYPTO_OK)
         goto out;
@@ -1325,7 +1360,7 @@ crypto_err crypto_p11_init_token(const char *module, const char *label, const ch
             continue;
         token_names(&t);
         if ((t.info.flags & CKF_TOKEN_INITIALIZED) && strcmp(t.label, label) == 0) {
-            err = crypto_fail(CRYPTO_E_ARG, "a token labelled '%s' exists already", label);
+            err = p11_fail(CRYPTO_E_ARG, "a token labelled '%s' exists already", label);
             goto out;
         }
         if (!(t.info.flags & CKF_TOKEN_INITIALIZED) && !free_slot) {
@@ -1334,7 +1369,7 @@ crypto_err crypto_p11_init_token(const char *module, const char *label, const ch
         }
     }
     if (!free_slot) {
-        err = crypto_fail(CRYPTO_E_TOKEN, "the module has no slot with a free token");
+        err = p11_fail(CRYPTO_E_TOKEN, "the module has no slot with a free token");
         goto out;
     }
     CK_RV rv = m->f->C_InitToken(slot, so, so_len, lab);
@@ -1346,7 +1381,7 @@ crypto_err crypto_p11_init_token(const char *module, const char *label, const ch
      * by its label, which is unique. */
     crypto_p11_uri u = {.token = (char *)(uintptr_t)label, .slot_id = -1};
     token_ref t;
-    if ((err = find_token(&t, m, &u)) != CRYPTO_OK)
+    if ((err = find_token(&t, m, &u, &none)) != CRYPTO_OK)
         goto out;
     if ((rv = m->f->C_OpenSession(t.slot, CKF_SERIAL_SESSION | CKF_RW_SESSION, NULL, NULL, &s)) !=
         CKR_OK) {
@@ -1420,12 +1455,12 @@ crypto_err crypto_p11_generate(EVP_PKEY **pub, const char *token_uri, const char
     if (pub)
         *pub = NULL;
     if (!label || !*label || strlen(label) > CRYPTO_P11_MAX_LABEL)
-        return crypto_fail(CRYPTO_E_ARG, "a key label has 1 to %d bytes", CRYPTO_P11_MAX_LABEL);
+        return p11_fail(CRYPTO_E_ARG, "a key label has 1 to %d bytes", CRYPTO_P11_MAX_LABEL);
     if (id_len > CRYPTO_P11_MAX_ID)
-        return crypto_fail(CRYPTO_E_LIMIT, "a key id has at most %d bytes", CRYPTO_P11_MAX_ID);
+        return p11_fail(CRYPTO_E_LIMIT, "a key id has at most %d bytes", CRYPTO_P11_MAX_ID);
     if (!id || !id_len) {
         if (RAND_bytes(rid, sizeof rid) != 1)
-            return crypto_fail(CRYPTO_E_KEY, "no random bytes for the key id");
+            return p11_fail(CRYPTO_E_KEY, "no random bytes for the key id");
         id = rid;
         id_len = sizeof rid;
     }
@@ -1438,8 +1473,8 @@ crypto_err crypto_p11_generate(EVP_PKEY **pub, const char *token_uri, const char
         (err = find_by_uri(objs, &n, m, s, CKO_PRIVATE_KEY, NULL, id, id_len)) != CRYPTO_OK)
         goto out;
     if (n) {
-        err = crypto_fail(CRYPTO_E_ARG, "token '%s' holds a key with that label or id already",
-                          t.label);
+        err =
+            p11_fail(CRYPTO_E_ARG, "token '%s' holds a key with that label or id already", t.label);
         goto out;
     }
     CK_ATTRIBUTE pubt[8], privt[8];
@@ -1472,7 +1507,7 @@ crypto_err crypto_p11_generate(EVP_PKEY **pub, const char *token_uri, const char
         goto out;
     }
     if (pub && !(*pub = public_of(m, s, hpub, bits ? CKK_RSA : CKK_EC)))
-        err = crypto_fail(CRYPTO_E_TOKEN, "cannot read the new public key back");
+        err = p11_fail(CRYPTO_E_TOKEN, "cannot read the new public key back");
 out:
     if (m) {
         m->f->C_Logout(s);
@@ -1504,21 +1539,21 @@ crypto_err crypto_p11_import_cert(const char *key_uri, const char *pin, X509 *ce
     id = get_attr(&id_len, m, s, priv, CKA_ID);
     label = get_attr(&label_len, m, s, priv, CKA_LABEL);
     if (!id) {
-        err = crypto_fail(CRYPTO_E_KEY, "token '%s': the key has no CKA_ID", t.label);
+        err = p11_fail(CRYPTO_E_KEY, "token '%s': the key has no CKA_ID", t.label);
         goto out;
     }
     get_ulong(&kt, m, s, priv, CKA_KEY_TYPE);
     if (!(pk = public_for(m, s, priv, kt, id, id_len, NULL)) ||
-        !EVP_PKEY_eq(pk, X509_get0_pubkey(cert))) {
-        err = crypto_fail(CRYPTO_E_MISMATCH, "the certificate is not for the key in token '%s'",
-                          t.label);
+        EVP_PKEY_eq(pk, X509_get0_pubkey(cert)) != 1) { /* -1: other key types */
+        err = p11_fail(CRYPTO_E_MISMATCH, "the certificate is not for the key in token '%s'",
+                       t.label);
         goto out;
     }
     if ((dl = i2d_X509(cert, &der)) <= 0 ||
         (sl = i2d_X509_NAME(X509_get_subject_name(cert), &subj)) <= 0 ||
         (il = i2d_X509_NAME(X509_get_issuer_name(cert), &iss)) <= 0 ||
         (snl = i2d_ASN1_INTEGER(X509_get0_serialNumber(cert), &ser)) <= 0) {
-        err = crypto_fail(CRYPTO_E_CERT, "cannot encode the certificate");
+        err = p11_fail(CRYPTO_E_CERT, "cannot encode the certificate");
         goto out;
     }
     if ((err = find_by_uri(old, &nold, m, s, CKO_CERTIFICATE, NULL, id, id_len)) != CRYPTO_OK)
@@ -1576,7 +1611,7 @@ crypto_err crypto_p11_set_pin(const char *uri, const char *old_pin, const char *
     if (err != CRYPTO_OK)
         return err;
     if (!old_pin || !new_pin) {
-        err = crypto_fail(CRYPTO_E_PASSWORD, "the old and the new PIN are needed");
+        err = p11_fail(CRYPTO_E_PASSWORD, "the old and the new PIN are needed");
         goto out;
     }
     if ((err = pin_copy(op, &ol, old_pin)) != CRYPTO_OK ||
@@ -1585,8 +1620,8 @@ crypto_err crypto_p11_set_pin(const char *uri, const char *old_pin, const char *
     if ((err = open_session(&m, &s, &t, &u, NULL, true)) != CRYPTO_OK)
         goto out;
     if (nl < t.info.ulMinPinLen || nl > t.info.ulMaxPinLen) {
-        err = crypto_fail(CRYPTO_E_ARG, "token '%s' takes PINs of %lu to %lu characters", t.label,
-                          (unsigned long)t.info.ulMinPinLen, (unsigned long)t.info.ulMaxPinLen);
+        err = p11_fail(CRYPTO_E_ARG, "token '%s' takes PINs of %lu to %lu characters", t.label,
+                       (unsigned long)t.info.ulMinPinLen, (unsigned long)t.info.ulMaxPinLen);
         goto out;
     }
     if ((err = guard_begin(&g, &t)) != CRYPTO_OK)
@@ -1620,7 +1655,7 @@ crypto_err crypto_p11_unlock(const char *uri, const char *so_pin, const char *ne
     if (err != CRYPTO_OK)
         return err;
     if (!so_pin || !new_pin) {
-        err = crypto_fail(CRYPTO_E_PASSWORD, "the SO PIN and the new user PIN are needed");
+        err = p11_fail(CRYPTO_E_PASSWORD, "the SO PIN and the new user PIN are needed");
         goto out;
     }
     if ((err = pin_copy(sp, &sl, so_pin)) != CRYPTO_OK ||
@@ -1632,7 +1667,7 @@ crypto_err crypto_p11_unlock(const char *uri, const char *so_pin, const char *ne
         goto out;
     CK_RV rv = m->f->C_Login(s, CKU_SO, sp, sl);
     if (rv == CKR_PIN_INCORRECT) {
-        err = crypto_fail(CRYPTO_E_PASSWORD, "wrong SO PIN for token '%s'", t.label);
+        err = p11_fail(CRYPTO_E_PASSWORD, "wrong SO PIN for token '%s'", t.label);
         goto out;
     }
     if (rv != CKR_OK) {
@@ -1660,12 +1695,13 @@ crypto_err crypto_p11_status(crypto_p11_tokeninfo *out, const char *uri) {
     crypto_p11_uri u;
     p11_module *m = NULL;
     token_ref t;
+    bool none = false;
     memset(out, 0, sizeof *out);
     crypto_err err = crypto_p11_uri_parse(&u, uri);
     if (err != CRYPTO_OK)
         return err;
     if ((err = module_get(&m, u.module_path)) == CRYPTO_OK &&
-        (err = find_token(&t, m, &u)) == CRYPTO_OK)
+        (err = find_token(&t, m, &u, &none)) == CRYPTO_OK)
         fill_tokeninfo(out, &t);
     module_put(m);
     crypto_p11_uri_clear(&u);

@@ -1205,7 +1205,7 @@ static void describe_key(crypto_p11_keyinfo *ki, p11_module *m, CK_SESSION_HANDL
         EVP_PKEY_get_utf8_string_param(pub, OSSL_PKEY_PARAM_GROUP_NAME, group, sizeof group, &gl);
         int nid = OBJ_sn2nid(group);
         const char *nist = nid != NID_undef ? EC_curve_nid2nist(nid) : NULL;
-        snprintf(ki->algorithm, sizeof ki->algorithm, "EC %s", nist ? nist : group);
+        snprintf(ki->algorithm, sizeof ki->algorithm, "EC %.20s", nist ? nist : group);
     } else if (kt == CKK_RSA || kt == CKK_EC) {
         snprintf(ki->algorithm, sizeof ki->algorithm, kt == CKK_RSA ? "RSA" : "EC");
     }

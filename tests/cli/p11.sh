@@ -72,6 +72,11 @@ for k in seal qr; do
 done
 refused "not for the key" "$tmp/none" "$ESEAL" key import-cert "pkcs11:token=ent-0001;object=seal" \
     "$tmp/qr.pem" --pin-file "$tmp/pin"
+# an EC certificate for the RSA key: EVP_PKEY_eq says -1 (other types), which is no match
+refused "does not belong to the certificate" "$tmp/x.pdf" "$ESEAL" sign "$in" "$tmp/x.pdf" \
+    --key "pkcs11:token=ent-0001;object=seal" --pin-file "$tmp/pin" --cert "$tmp/qr.pem"
+refused "does not belong to the certificate" "$tmp/x.pdf" "$ESEAL" sign "$in" "$tmp/x.pdf" \
+    --key "$PKI/rsa2048.key" --cert "$PKI/ec256.pem"
 grep -q "key 'seal'  id 01  RSA-2048  certificate: CN=Token seal" <<<"$("$ESEAL" key list)" &&
     pass "key list shows the stored certificate" || fail "key list: $("$ESEAL" key list)"
 S="pkcs11:token=ent-0001;id=%01"

@@ -1,8 +1,9 @@
 /* eseal-bench-sign: signatures per second in one process, the cost of each set-up step, and
  * peak memory. Not a test: run it through bench/run, which records the machine and command.
  *
- * usage: eseal-bench-sign IN.pdf --key KEY --cert CERT [--chain PEM] [--image PNG]
- *                         [--seconds S] [--rect X,Y,W,H]
+ * usage: eseal-bench-sign IN.pdf --key KEY|URI --cert CERT [--chain PEM] [--image PNG]
+ *                         [--pin-file F] [--seconds S] [--rect X,Y,W,H]
+ * A pkcs11: URI as the key signs in the token (the certificate may then come from the token).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,7 +18,8 @@
 int main(int argc, char **argv) {
     seal_signer_opts so = {0};
     seal_sign_opts o = {0};
-    const char *in = NULL;
+    const char *in = NULL, *pin_file = NULL;
+    char *pin = NULL;
     double seconds = 3;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--key") && i + 1 < argc)
@@ -26,6 +28,8 @@ int main(int argc, char **argv) {
             so.cert = argv[++i];
         else if (!strcmp(argv[i], "--chain") && i + 1 < argc)
             so.chain = argv[++i];
+        else if (!strcmp(argv[i], "--pin-file") && i + 1 < argc)
+            pin_file = argv[++i];
         else if (!strcmp(argv[i], "--image") && i + 1 < argc)
             so.image = argv[++i];
         else if (!strcmp(argv[i], "--seconds") && i + 1 < argc)
@@ -37,8 +41,9 @@ int main(int argc, char **argv) {
         else if (argv[i][0] != '-' && !in)
             in = argv[i];
         else {
-            fprintf(stderr, "usage: eseal-bench-sign IN.pdf --key KEY --cert CERT [--chain PEM] "
-                            "[--image PNG] [--rect X,Y,W,H] [--seconds S]\n");
+            fprintf(stderr,
+                    "usage: eseal-bench-sign IN.pdf --key KEY|URI --cert CERT [--chain PEM] "
+                    "[--image PNG] [--pin-file F] [--rect X,Y,W,H] [--seconds S]\n");
             return 2;
         }
     }
@@ -51,6 +56,22 @@ int main(int argc, char **argv) {
         o.rect_mm[0] = 130;
         o.rect_mm[1] = 40;
         o.rect_mm[2] = o.rect_mm[3] = 42;
+    }
+    if (pin_file) {
+        uint8_t *d;
+        size_t n;
+        if (file_read_all(&d, &n, pin_file, 1024) != 0) {
+            fprintf(stderr, "eseal-bench-sign: cannot read %s\n", pin_file);
+            return 1;
+        }
+        size_t k = 0;
+        while (k < n && d[k] != '\n' && d[k] != '\r')
+            k++;
+        pin = calloc(1, k + 1);
+        if (pin)
+            memcpy(pin, d, k);
+        free(d);
+        so.password = pin;
     }
     uint8_t *pdf;
     size_t len;
@@ -95,5 +116,6 @@ int main(int argc, char **argv) {
     printf("peak RSS         %ld KiB\n", bench_peak_rss_kb());
     seal_signer_free(s);
     free(pdf);
+    free(pin);
     return 0;
 }

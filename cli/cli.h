@@ -26,7 +26,8 @@ bool cli_time(time_t *out, const char *s);
 char *cli_read_secret(const char *path);
 void cli_free_secret(char *s);
 
-/* The signer options of sign, stamp and batch: --key --cert --chain --pass-file --digest --pss */
+/* The signer options of sign, stamp and batch: --key --cert --chain --pass-file (--pin-file, the
+ * same for a token key) --digest --pss --level --tsa --net-timeout */
 enum {
     CLI_O_KEY = 1000,
     CLI_O_CERT,
@@ -42,16 +43,20 @@ enum {
     {"key", required_argument, NULL, CLI_O_KEY}, {"cert", required_argument, NULL, CLI_O_CERT},    \
         {"chain", required_argument, NULL, CLI_O_CHAIN},                                           \
         {"pass-file", required_argument, NULL, CLI_O_PASS},                                        \
+        {"pin-file", required_argument, NULL, CLI_O_PASS},                                         \
         {"digest", required_argument, NULL, CLI_O_DIGEST}, {"pss", no_argument, NULL, CLI_O_PSS},  \
         {"level", required_argument, NULL, CLI_O_LEVEL},                                           \
         {"tsa", required_argument, NULL, CLI_O_TSA}, {                                             \
         "net-timeout", required_argument, NULL, CLI_O_TIMEOUT                                      \
     }
 #define CLI_SIGNER_HELP                                                                            \
-    "  --key FILE          private key: PEM (PKCS#8, possibly encrypted) or PKCS#12\n"             \
-    "  --cert FILE         signer certificate (PEM/DER); may be omitted with PKCS#12\n"            \
+    "  --key FILE|URI      private key: PEM (PKCS#8, possibly encrypted) or PKCS#12, or a\n"       \
+    "                      key in a PKCS#11 token: pkcs11:token=T;object=L (RFC 7512)\n"           \
+    "  --cert FILE         signer certificate (PEM/DER); may be omitted with PKCS#12 or\n"         \
+    "                      when the token holds the key's certificate\n"                           \
     "  --chain FILE        intermediate certificates to embed (PEM)\n"                             \
     "  --pass-file FILE    password of the key (first line of FILE)\n"                             \
+    "  --pin-file FILE     PIN of a token key (first line of FILE)\n"                              \
     "  --digest NAME       sha256, sha384 or sha512 (default by key)\n"                            \
     "  --pss               RSA-PSS instead of PKCS#1 v1.5 for RSA keys\n"                          \
     "  --level L           PAdES level: B-B (default), B-T (signature time-stamp), B-LT\n"         \
@@ -86,5 +91,6 @@ int cmd_seal(int argc, char **argv);
 int cmd_verify(int argc, char **argv);
 int cmd_timestamp(int argc, char **argv);
 int cmd_ca(int argc, char **argv);
+int cmd_key(int argc, char **argv);
 
 #endif

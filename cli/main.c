@@ -22,6 +22,7 @@ static void usage(FILE *f) {
                "  timestamp      get an RFC 3161 time-stamp token over a file from a TSA\n"
                "  ca             the deployment's CA: init, import, issue, reissue, revoke,\n"
                "                 list, status, crl\n"
+               "  key            keys in PKCS#11 tokens: generate, list, PINs, requests\n"
                "\n"
                "  eseal --version    print the version\n"
                "  eseal COMMAND --help\n");
@@ -53,6 +54,8 @@ int main(int argc, char **argv) {
         return cmd_timestamp(argc - 1, argv + 1);
     if (strcmp(cmd, "ca") == 0)
         return cmd_ca(argc - 1, argv + 1);
+    if (strcmp(cmd, "key") == 0)
+        return cmd_key(argc - 1, argv + 1);
     fprintf(stderr, "%s: unknown command '%s' (see eseal --help)\n", cli_prog, cmd);
     return 2;
 }

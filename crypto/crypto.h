@@ -32,7 +32,9 @@ typedef enum crypto_err {
     CRYPTO_E_ARG,
     CRYPTO_E_NETWORK, /* a server could not be reached, or its answer not read */
     CRYPTO_E_TSA,     /* the time-stamping authority refused, or its token does not hold */
-    CRYPTO_E_REVOKED  /* a certificate is revoked, or its status cannot be learnt */
+    CRYPTO_E_REVOKED, /* a certificate is revoked, or its status cannot be learnt */
+    CRYPTO_E_LOCKED,  /* the key is locked after too many wrong PINs */
+    CRYPTO_E_TOKEN    /* a PKCS#11 module or token failed or refused (crypto/p11.h) */
 } crypto_err;
 
 const char *crypto_strerror(crypto_err err);
@@ -40,12 +42,15 @@ const char *crypto_errdetail(void);
 
 /* ---- private keys ---- */
 
-/* A private key that signs: a file key now; tokens plug in behind the same functions. */
+/* A private key that signs: a file key, or a key in a PKCS#11 token (crypto/p11.h). */
 typedef struct crypto_key crypto_key;
 
 /* Reads a private key from a PEM file (PKCS#8, encrypted or not, or traditional) or a PKCS#12
  * file; password may be NULL. A PKCS#12 file also yields its certificate and chain (when the
- * out-parameters are not NULL; the caller frees them). Key files over 1 MiB are refused. */
+ * out-parameters are not NULL; the caller frees them). Key files over 1 MiB are refused.
+ * A "pkcs11:" URI (RFC 7512) names a key in a token instead: password is then its user PIN
+ * (else the URI's pin-value or pin-source), the key signs in the token, and a certificate
+ * object with the key's CKA_ID comes back as *cert. */
 crypto_err crypto_key_load(crypto_key **out, X509 **cert, STACK_OF(X509) * *chain, const char *path,
                            const char *password);
 void crypto_key_free(crypto_key *key);

@@ -34,6 +34,10 @@ const char *crypto_strerror(crypto_err err) {
         return "signing failed";
     case CRYPTO_E_LIMIT:
         return "size limit exceeded";
+    case CRYPTO_E_LOCKED:
+        return "the key is locked";
+    case CRYPTO_E_TOKEN:
+        return "the PKCS#11 token failed";
     case CRYPTO_E_ARG:
         return "invalid argument";
     case CRYPTO_E_NETWORK:

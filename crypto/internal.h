@@ -24,6 +24,19 @@ EVP_PKEY *crypto_key_file_pkey(const crypto_key *key);
 /* RFC 3161 2.3: the certificate's only extended key usage is timeStamping, marked critical. */
 bool crypto_is_tsa_cert(X509 *cert);
 
+/* A key in a PKCS#11 token (crypto/p11.c): one session, logged in once. */
+typedef struct crypto_p11_key crypto_p11_key;
+/* Opens the key the URI names, logging in with pin (else the URI's pin-value / pin-source);
+ * *pub gets its public key, *cert (when not NULL) a certificate with its CKA_ID or NULL. */
+crypto_err crypto_p11_key_open(crypto_p11_key **out, EVP_PKEY **pub, X509 **cert, const char *uri,
+                               const char *pin);
+/* Signs a digest in the token; safe from several threads (one operation at a time). */
+crypto_err crypto_p11_key_sign(uint8_t *sig, size_t *sig_len, crypto_p11_key *k, const EVP_MD *md,
+                               crypto_padding padding, const uint8_t *dgst, size_t dgst_len);
+void crypto_p11_key_close(crypto_p11_key *k);
+/* True for a key that signs in a token (the key process then signs through the key itself). */
+bool crypto_key_in_token(const crypto_key *key);
+
 /* Largest signature the key produces. */
 size_t crypto_key_max_sig(const crypto_key *key);
 

@@ -23,6 +23,7 @@ struct crypto_key {
     EVP_PKEY *pkey; /* a remote key holds only the public key */
     int remote_fd;  /* -1: a local key; else the key process's socket (crypto/keyproc.h) */
     uint8_t remote_index;
+    crypto_p11_key *p11; /* a key in a PKCS#11 token: pkey is its public half */
     /* The signing context is made once and reused while the digest and padding stay the
      * same: building it is a good part of the cost of a signature in OpenSSL 3. */
     EVP_PKEY_CTX *ctx;
@@ -199,6 +200,37 @@ out:
     return err;
 }
 
+/* A key in a token (crypto/p11.c); the token may hold its certificate, never a chain. */
+static crypto_err load_token_key(crypto_key **out, X509 **cert, STACK_OF(X509) * *chain,
+                                 const char *uri, const char *pin) {
+    crypto_p11_key *p11 = NULL;
+    EVP_PKEY *pub = NULL;
+    crypto_err err = crypto_p11_key_open(&p11, &pub, cert, uri, pin);
+    if (err != CRYPTO_OK)
+        return err;
+    crypto_key *k = calloc(1, sizeof *k);
+    if (!k) {
+        crypto_p11_key_close(p11);
+        EVP_PKEY_free(pub);
+        if (cert) {
+            X509_free(*cert);
+            *cert = NULL;
+        }
+        return CRYPTO_E_NOMEM;
+    }
+    k->remote_fd = -1;
+    k->pkey = pub;
+    k->p11 = p11;
+    if (chain)
+        *chain = NULL;
+    *out = k;
+    return CRYPTO_OK;
+}
+
+bool crypto_key_in_token(const crypto_key *key) {
+    return key->p11 != NULL;
+}
+
 crypto_err crypto_key_load(crypto_key **out, X509 **cert, STACK_OF(X509) * *chain, const char *path,
                            const char *password) {
     uint8_t *data = NULL;
@@ -209,6 +241,8 @@ crypto_err crypto_key_load(crypto_key **out, X509 **cert, STACK_OF(X509) * *chai
     BIO *bio = NULL;
     *out = NULL;
     crypto_clear_detail();
+    if (strncmp(path, "pkcs11:", 7) == 0)
+        return load_token_key(out, cert, chain, path, password);
     crypto_err err = read_file(&data, &len, path, MAX_KEY_FILE);
     if (err != CRYPTO_OK)
         goto out;
@@ -263,6 +297,7 @@ void crypto_key_free(crypto_key *key) {
     if (key) {
         EVP_PKEY_CTX_free(key->ctx);
         EVP_PKEY_free(key->pkey);
+        crypto_p11_key_close(key->p11);
         free(key);
     }
 }
@@ -282,7 +317,7 @@ EVP_PKEY *crypto_key_public(const crypto_key *key) {
 }
 
 EVP_PKEY *crypto_key_file_pkey(const crypto_key *key) {
-    return key->remote_fd < 0 ? key->pkey : NULL;
+    return key->remote_fd < 0 && !key->p11 ? key->pkey : NULL;
 }
 
 crypto_err crypto_key_from_pkey(crypto_key **out, EVP_PKEY *pkey) {
@@ -331,6 +366,8 @@ crypto_err crypto_key_sign_digest(uint8_t *sig, size_t *sig_len, crypto_key *key
     if (key->remote_fd >= 0) /* the key process signs (crypto/keyproc.h) */
         return crypto_remote_sign(sig, sig_len, key->remote_fd, key->remote_index, md, padding,
                                   dgst, dgst_len);
+    if (key->p11) /* the token signs */
+        return crypto_p11_key_sign(sig, sig_len, key->p11, md, padding, dgst, dgst_len);
     if (!key->ctx || key->ctx_md != md || key->ctx_pad != padding)
         err = make_ctx(key, md, padding);
     if (err == CRYPTO_OK && EVP_PKEY_sign(key->ctx, sig, sig_len, dgst, dgst_len) <= 0) {

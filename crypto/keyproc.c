@@ -232,10 +232,14 @@ crypto_err crypto_keyproc_serve(int fd, crypto_key *const *keys, X509 *const *ce
             se = crypto_fail(CRYPTO_E_ARG, "malformed signing request");
         } else {
             EVP_PKEY *pkey = own[req[1]];
-            se = (size_t)EVP_PKEY_get_size(pkey) > sig_len
-                     ? crypto_fail(CRYPTO_E_LIMIT, "signature too large")
-                     : serve_sign(reply + 2, &sig_len, &sc[req[1]], pkey, md, req[2], req[3],
-                                  req + 5, req[4]);
+            if ((size_t)EVP_PKEY_get_size(pkey) > sig_len)
+                se = crypto_fail(CRYPTO_E_LIMIT, "signature too large");
+            else if (crypto_key_in_token(keys[req[1]])) /* the token signs, one at a time */
+                se = crypto_key_sign_digest(reply + 2, &sig_len, keys[req[1]], md,
+                                            (crypto_padding)req[3], req + 5, req[4]);
+            else
+                se = serve_sign(reply + 2, &sig_len, &sc[req[1]], pkey, md, req[2], req[3], req + 5,
+                                req[4]);
         }
         free(req);
         reply[0] = 'R';

@@ -344,7 +344,7 @@ crypto_err crypto_signer_new(crypto_signer **out, crypto_key *key, X509 *cert,
         goto out;
     }
     s->cert = cert;
-    if (!EVP_PKEY_eq(X509_get0_pubkey(cert), crypto_key_public(key))) {
+    if (EVP_PKEY_eq(X509_get0_pubkey(cert), crypto_key_public(key)) != 1) { /* -1: other types */
         err = crypto_fail(CRYPTO_E_MISMATCH, "the private key does not belong to the "
                                              "certificate");
         goto out;

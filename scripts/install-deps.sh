@@ -8,14 +8,17 @@ packages=(
     # build
     build-essential cmake pkg-config clang-format
     libqpdf-dev libssl-dev libpng-dev zlib1g-dev libjpeg62-turbo-dev libfreetype-dev
-    libqrencode-dev libfcgi-dev libsqlite3-dev
+    libqrencode-dev libfcgi-dev libsqlite3-dev libp11-kit-dev
     # the responders run behind nginx (deploy/start.sh runs its own instance on loopback)
     nginx
     # the CJK font seals and watermarks are drawn with
     fonts-noto-cjk
     # tests and benchmarks: outside judges of what eseal writes
-    qpdf poppler-utils ghostscript openssl zbar-tools jq hyperfine time
+    qpdf poppler-utils ghostscript openssl zbar-tools jq hyperfine time xxd
     curl python3
+    # keys in a PKCS#11 token: SoftHSM2 is the token of the tests and benchmarks (each test makes
+    # its own, with SOFTHSM2_CONF pointing at a private token directory)
+    softhsm2
 )
 
 missing=()

@@ -49,6 +49,36 @@ trust=(--trust ca/root.pem)
 rsa=(--key ent.key --cert ent.pem --chain chain.pem)
 ec=(--key ent-ec.key --cert ent-ec.pem --chain chain.pem)
 
+# an enterprise whose key is generated in a token (SoftHSM2, private to this run) and certified
+# by the CA from a request the token signs; it signs at B-LTA without the key leaving the token
+mkdir -p tokens state
+printf 'directories.tokendir = %s/tokens\nobjectstore.backend = file\nlog.level = ERROR\n' "$PWD" \
+    >softhsm2.conf
+export SOFTHSM2_CONF=$PWD/softhsm2.conf ESEAL_KEYSTATE_DIR=$PWD/state
+echo 135790 >pin
+echo 97531975 >so
+tok="pkcs11:token=ent-c;object=sign"
+if "$ESEAL" key init-token --label ent-c --so-pin-file so --pin-file pin >/dev/null &&
+    "$ESEAL" key generate --token ent-c --label sign --type p256 --pin-file pin >/dev/null &&
+    "$ESEAL" key csr "$tok" --subject "/C=CN/O=Enterprise C/CN=Enterprise C" --pin-file pin ent-c.csr \
+        >/dev/null &&
+    "$ESEAL" ca issue --ca ca --csr ent-c.csr --out ent-c.pem >/dev/null &&
+    "$ESEAL" key import-cert "$tok" ent-c.pem --pin-file pin >/dev/null; then
+    if sign "$in" token-lta.pdf --key "$tok" --pin-file pin --chain chain.pem --level B-LTA --tsa "$tsa"; then
+        ps=$(pdfsig token-lta.pdf 2>&1 | awk '/^Signature #1/{on=1} /^Signature #2/{on=0} on' || true)
+        grep -q 'Signature Validation: Signature is Valid\.' <<<"$ps" &&
+            pass "token key, certified by eseal ca, B-LTA: pdfsig: Signature is Valid." ||
+            fail "token key: pdfsig: $ps"
+        v=$("$ESEAL" verify --json -q "${trust[@]}" token-lta.pdf 2>&1 || true)
+        jq -e '.indication == "TOTAL_PASSED" and .signatures[0].signer == "Enterprise C"' <<<"$v" \
+            >/dev/null && pass "token key B-LTA: TOTAL_PASSED" || fail "token key B-LTA: $v"
+    else
+        fail "signing with the token key at B-LTA"
+    fi
+else
+    fail "token key: init, generate, request, issue or import"
+fi
+
 # every level, both key types: pdfsig and eseal verify agree
 for who in rsa ec; do
     if [ $who = rsa ]; then key=("${rsa[@]}"); else key=("${ec[@]}"); fi

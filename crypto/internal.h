@@ -2,6 +2,8 @@
 #ifndef ESEAL_CRYPTO_INTERNAL_H
 #define ESEAL_CRYPTO_INTERNAL_H
 
+#include <openssl/ocsp.h>
+
 #include "crypto/crypto.h"
 
 /* Records the detail (with OpenSSL's error queue appended and cleared) and returns err. */
@@ -39,5 +41,14 @@ bool crypto_key_in_token(const crypto_key *key);
 
 /* Largest signature the key produces. */
 size_t crypto_key_max_sig(const crypto_key *key);
+
+/* crypto/fetch.c: the revocation services a certificate names, over http (at most max_urls
+ * of each kind asked, each within timeout_ms, 0 for 10 s). The first successful OCSP response
+ * about cert (caller frees), or NULL. */
+OCSP_RESPONSE *crypto_fetch_ocsp(X509 *cert, X509 *issuer, int timeout_ms, int max_urls);
+/* The first CRL from cert's http distribution points that accept (NULL: any) takes; caller
+ * frees; NULL when none. */
+X509_CRL *crypto_fetch_crl(X509 *cert, int timeout_ms, int max_urls,
+                           bool (*accept)(X509_CRL *crl, void *arg), void *arg);
 
 #endif

@@ -5,23 +5,19 @@
  * 4.2.1.13). Signing refuses a revoked certificate here, before the data is embedded. */
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 #include <openssl/cms.h>
 #include <openssl/err.h>
-#include <openssl/http.h>
 #include <openssl/ocsp.h>
 #include <openssl/x509v3.h>
 
 #include "crypto/internal.h"
 #include "crypto/verify_int.h"
 
-#define LTV_MAX_PATH 10                /* certificates in one path */
-#define LTV_MAX_ITEMS 256              /* certificates, responses, CRLs gathered */
-#define LTV_MAX_OCSP (1024 * 1024)     /* bytes of one OCSP response */
-#define LTV_MAX_CRL (16 * 1024 * 1024) /* bytes of one CRL */
-#define LTV_MAX_CMS (4 * 1024 * 1024)  /* bytes of the CMS read */
-#define LTV_MAX_URLS 2                 /* services asked per certificate and kind */
+#define LTV_MAX_PATH 10               /* certificates in one path */
+#define LTV_MAX_ITEMS 256             /* certificates, responses, CRLs gathered */
+#define LTV_MAX_CMS (4 * 1024 * 1024) /* bytes of the CMS read */
+#define LTV_MAX_URLS 2                /* services asked per certificate and kind */
 #define OID_SIGNATURE_TST "1.2.840.113549.1.9.16.2.14"
 
 struct crypto_ltv {
@@ -30,7 +26,7 @@ struct crypto_ltv {
     size_t n_ocsps;
     buf crls[LTV_MAX_ITEMS];
     size_t n_crls;
-    int timeout_s;
+    int timeout_ms;
 };
 
 crypto_err crypto_ltv_new(crypto_ltv **out) {
@@ -103,10 +99,6 @@ static crypto_err add_der(buf *items, size_t *n, const uint8_t *p, size_t len) {
     return CRYPTO_OK;
 }
 
-static bool is_http(const char *url, size_t len) {
-    return len > 7 && strlen(url) == len && strncasecmp(url, "http://", 7) == 0;
-}
-
 static bool self_signed(X509 *c) {
     return X509_check_issued(c, c) == X509_V_OK;
 }
@@ -148,117 +140,68 @@ out:
     return ok;
 }
 
-/* RFC 6960 A.1: asks the responders cert names about cert; keeps the response it trusts. */
+/* RFC 6960 A.1: asks the responders cert names about cert (crypto/fetch.c); keeps a response
+ * signed for the issuer that says "good". */
 static crypto_err ask_ocsp(st_kind *st, crypto_ltv *l, X509 *cert, X509 *issuer, time_t *rev_time) {
-    STACK_OF(OPENSSL_STRING) *urls = X509_get1_ocsp(cert);
     crypto_err err = CRYPTO_OK;
+    OCSP_RESPONSE *resp = crypto_fetch_ocsp(cert, issuer, l->timeout_ms, LTV_MAX_URLS);
+    OCSP_BASICRESP *bs = resp ? OCSP_response_get1_basic(resp) : NULL;
+    OCSP_CERTID *want = OCSP_cert_to_id(NULL, cert, issuer);
+    unsigned char *der = NULL;
+    int status = -1, reason = -1;
+    ASN1_GENERALIZEDTIME *rt = NULL, *tu = NULL, *nu = NULL;
     *st = ST_NONE;
-    for (int i = 0;
-         i < sk_OPENSSL_STRING_num(urls) && i < LTV_MAX_URLS && *st == ST_NONE && err == CRYPTO_OK;
-         i++) {
-        const char *url = sk_OPENSSL_STRING_value(urls, i);
-        char *host = NULL, *port = NULL, *path = NULL;
-        int ssl = 0;
-        OCSP_REQUEST *req = OCSP_REQUEST_new();
-        OCSP_CERTID *id = OCSP_cert_to_id(NULL, cert, issuer);
-        OCSP_CERTID *want = OCSP_cert_to_id(NULL, cert, issuer);
-        BIO *rq = BIO_new(BIO_s_mem()), *rsp = NULL;
-        OCSP_RESPONSE *resp = NULL;
-        OCSP_BASICRESP *bs = NULL;
-        unsigned char *der = NULL;
-        if (req && id && OCSP_request_add0_id(req, id))
-            id = NULL;
-        int dl = !id && rq ? i2d_OCSP_REQUEST(req, &der) : -1;
-        bool encoded = dl > 0 && BIO_write(rq, der, dl) == dl;
-        OPENSSL_free(der);
-        der = NULL;
-        if (encoded && want && is_http(url, strlen(url)) &&
-            OSSL_HTTP_parse_url(url, &ssl, NULL, &host, &port, NULL, &path, NULL, NULL) && !ssl)
-            rsp = OSSL_HTTP_transfer(NULL, host, port, path, 0, NULL, NULL, NULL, NULL, NULL, NULL,
-                                     0, NULL, "application/ocsp-request", rq,
-                                     "application/ocsp-response", 1, LTV_MAX_OCSP, l->timeout_s, 0);
-        int status = -1, reason = -1;
-        ASN1_GENERALIZEDTIME *rt = NULL, *tu = NULL, *nu = NULL;
-        if (rsp && (resp = d2i_OCSP_RESPONSE_bio(rsp, NULL)) != NULL &&
-            OCSP_response_status(resp) == OCSP_RESPONSE_STATUS_SUCCESSFUL &&
-            (bs = OCSP_response_get1_basic(resp)) != NULL && ocsp_signed_by(bs, issuer) &&
-            OCSP_resp_find_status(bs, want, &status, &reason, &rt, &tu, &nu) == 1) {
-            if (status == V_OCSP_CERTSTATUS_REVOKED) {
-                *st = ST_REVOKED;
-                if (!time_from_asn1(rev_time, rt))
-                    *rev_time = 0;
-            } else if (status == V_OCSP_CERTSTATUS_GOOD) {
-                int len = i2d_OCSP_RESPONSE(resp, &der);
-                err = len > 0 ? add_der(l->ocsps, &l->n_ocsps, der, (size_t)len) : CRYPTO_E_NOMEM;
-                /* a delegated responder's certificate, to check the response later */
-                const STACK_OF(X509) *rc = OCSP_resp_get0_certs(bs);
-                for (int k = 0; k < sk_X509_num(rc) && err == CRYPTO_OK; k++)
-                    err = add_cert(l, sk_X509_value(rc, k));
-                if (err == CRYPTO_OK)
-                    *st = ST_GOOD;
-            }
-        }
-        OPENSSL_free(der);
-        OCSP_BASICRESP_free(bs);
-        OCSP_RESPONSE_free(resp);
-        BIO_free(rsp);
-        BIO_free(rq);
-        OCSP_CERTID_free(id);
-        OCSP_CERTID_free(want);
-        OCSP_REQUEST_free(req);
-        OPENSSL_free(host);
-        OPENSSL_free(port);
-        OPENSSL_free(path);
+    if (!bs || !want || !ocsp_signed_by(bs, issuer) ||
+        OCSP_resp_find_status(bs, want, &status, &reason, &rt, &tu, &nu) != 1)
+        goto out;
+    if (status == V_OCSP_CERTSTATUS_REVOKED) {
+        *st = ST_REVOKED;
+        if (!time_from_asn1(rev_time, rt))
+            *rev_time = 0;
+    } else if (status == V_OCSP_CERTSTATUS_GOOD) {
+        int len = i2d_OCSP_RESPONSE(resp, &der);
+        err = len > 0 ? add_der(l->ocsps, &l->n_ocsps, der, (size_t)len) : CRYPTO_E_NOMEM;
+        /* a delegated responder's certificate, to check the response later */
+        const STACK_OF(X509) *rc = OCSP_resp_get0_certs(bs);
+        for (int k = 0; k < sk_X509_num(rc) && err == CRYPTO_OK; k++)
+            err = add_cert(l, sk_X509_value(rc, k));
+        if (err == CRYPTO_OK)
+            *st = ST_GOOD;
     }
-    X509_email_free(urls);
+out:
+    OPENSSL_free(der);
+    OCSP_CERTID_free(want);
+    OCSP_BASICRESP_free(bs);
+    OCSP_RESPONSE_free(resp);
     ERR_clear_error();
     return err;
 }
 
-/* RFC 5280 4.2.1.13 and 6.3.3: the CRL of an http distribution point, signed by the issuer. */
+/* RFC 5280 6.3.3 (f), (g): a CRL of the issuer, signed by it. */
+static bool crl_of(X509_CRL *crl, void *issuer) {
+    return X509_NAME_cmp(X509_CRL_get_issuer(crl), X509_get_subject_name(issuer)) == 0 &&
+           X509_CRL_verify(crl, X509_get0_pubkey(issuer)) == 1;
+}
+
+/* RFC 5280 4.2.1.13: the CRL of one of cert's distribution points (crypto/fetch.c). */
 static crypto_err ask_crl(st_kind *st, crypto_ltv *l, X509 *cert, X509 *issuer, time_t *rev_time) {
-    STACK_OF(DIST_POINT) *cdp = X509_get_ext_d2i(cert, NID_crl_distribution_points, NULL, NULL);
     crypto_err err = CRYPTO_OK;
-    int tried = 0;
+    X509_CRL *crl = crypto_fetch_crl(cert, l->timeout_ms, LTV_MAX_URLS, crl_of, issuer);
+    X509_REVOKED *rv = NULL;
+    unsigned char *der = NULL;
     *st = ST_NONE;
-    for (int i = 0; i < sk_DIST_POINT_num(cdp) && tried < LTV_MAX_URLS && *st == ST_NONE; i++) {
-        DIST_POINT *dp = sk_DIST_POINT_value(cdp, i);
-        GENERAL_NAMES *names =
-            dp->distpoint && dp->distpoint->type == 0 ? dp->distpoint->name.fullname : NULL;
-        for (int j = 0; j < sk_GENERAL_NAME_num(names) && tried < LTV_MAX_URLS && *st == ST_NONE;
-             j++) {
-            GENERAL_NAME *gn = sk_GENERAL_NAME_value(names, j);
-            if (gn->type != GEN_URI)
-                continue;
-            const char *url = (const char *)ASN1_STRING_get0_data(gn->d.uniformResourceIdentifier);
-            if (!is_http(url, (size_t)ASN1_STRING_length(gn->d.uniformResourceIdentifier)))
-                continue;
-            tried++;
-            BIO *b = OSSL_HTTP_get(url, NULL, NULL, NULL, NULL, NULL, NULL, 0, NULL, NULL, 1,
-                                   LTV_MAX_CRL, l->timeout_s);
-            X509_CRL *crl = b ? d2i_X509_CRL_bio(b, NULL) : NULL;
-            X509_REVOKED *rv = NULL;
-            BIO_free(b);
-            if (crl &&
-                X509_NAME_cmp(X509_CRL_get_issuer(crl), X509_get_subject_name(issuer)) == 0 &&
-                X509_CRL_verify(crl, X509_get0_pubkey(issuer)) == 1) {
-                if (X509_CRL_get0_by_cert(crl, &rv, cert) == 1) {
-                    *st = ST_REVOKED;
-                    if (!time_from_asn1(rev_time, X509_REVOKED_get0_revocationDate(rv)))
-                        *rev_time = 0;
-                } else {
-                    unsigned char *der = NULL;
-                    int len = i2d_X509_CRL(crl, &der);
-                    err = len > 0 ? add_der(l->crls, &l->n_crls, der, (size_t)len) : CRYPTO_E_NOMEM;
-                    OPENSSL_free(der);
-                    if (err == CRYPTO_OK)
-                        *st = ST_GOOD;
-                }
-            }
-            X509_CRL_free(crl);
-        }
+    if (crl && X509_CRL_get0_by_cert(crl, &rv, cert) == 1) {
+        *st = ST_REVOKED;
+        if (!time_from_asn1(rev_time, X509_REVOKED_get0_revocationDate(rv)))
+            *rev_time = 0;
+    } else if (crl) {
+        int len = i2d_X509_CRL(crl, &der);
+        err = len > 0 ? add_der(l->crls, &l->n_crls, der, (size_t)len) : CRYPTO_E_NOMEM;
+        if (err == CRYPTO_OK)
+            *st = ST_GOOD;
     }
-    sk_DIST_POINT_pop_free(cdp, DIST_POINT_free);
+    OPENSSL_free(der);
+    X509_CRL_free(crl);
     ERR_clear_error();
     return err;
 }
@@ -364,8 +307,7 @@ out:
 
 crypto_err crypto_ltv_collect(crypto_ltv *l, const uint8_t *cms, size_t len, STACK_OF(X509) * extra,
                               int timeout_ms) {
-    int ms = timeout_ms > 0 ? timeout_ms : 10000;
-    l->timeout_s = ms / 1000 + (ms % 1000 != 0);
+    l->timeout_ms = timeout_ms;
     crypto_clear_detail();
     return collect(l, cms, len, extra, 0);
 }

@@ -8,15 +8,12 @@
 #include <strings.h>
 
 #include <openssl/err.h>
-#include <openssl/http.h>
 #include <openssl/x509v3.h>
 
 #include "crypto/der.h"
 #include "crypto/internal.h"
 #include "crypto/verify_int.h"
 
-#define MAX_OCSP_RESPONSE (1024 * 1024)
-#define MAX_CRL (16 * 1024 * 1024)
 #define MAX_URLS 2                     /* services asked per certificate and kind */
 #define NO_NEXT_UPDATE_AGE (24 * 3600) /* how long a status without nextUpdate is fresh */
 
@@ -322,87 +319,20 @@ static void status_of(cert_st *out, vctx *vc, X509 *cert, X509 *issuer, time_t a
 /* ------------------------------------------------------------------------------------------ */
 /* asking the services the certificate names */
 
-static int timeout_s(const vctx *vc) {
-    int ms = vc->opts->timeout_ms > 0 ? vc->opts->timeout_ms : 10000;
-    return ms / 1000 + (ms % 1000 != 0);
-}
-
-static bool is_http(const char *url, size_t len) {
-    return len > 7 && strlen(url) == len && strncasecmp(url, "http://", 7) == 0;
-}
-
-/* RFC 6960 A.1: a request by HTTP POST to the responders of the authority information access
- * extension (RFC 5280 4.2.2.1), http only. */
+/* RFC 6960 A.1: the responders of the authority information access extension (crypto/fetch.c) */
 static bool fetch_ocsp(vctx *vc, X509 *cert, X509 *issuer) {
-    STACK_OF(OPENSSL_STRING) *urls = X509_get1_ocsp(cert);
-    bool got = false;
-    for (int i = 0; i < sk_OPENSSL_STRING_num(urls) && i < MAX_URLS && !got; i++) {
-        const char *url = sk_OPENSSL_STRING_value(urls, i);
-        char *host = NULL, *port = NULL, *path = NULL;
-        int ssl = 0;
-        OCSP_REQUEST *req = OCSP_REQUEST_new();
-        OCSP_CERTID *id = OCSP_cert_to_id(NULL, cert, issuer); /* SHA-1, as responders expect */
-        BIO *rq = BIO_new(BIO_s_mem()), *rsp = NULL;
-        OCSP_RESPONSE *resp = NULL;
-        if (req && id && OCSP_request_add0_id(req, id))
-            id = NULL;
-        /* i2d_OCSP_REQUEST_bio casts away const in OpenSSL's own macro: encode, then write */
-        unsigned char *der = NULL;
-        int dl = !id && rq ? i2d_OCSP_REQUEST(req, &der) : -1;
-        bool encoded = dl > 0 && BIO_write(rq, der, dl) == dl;
-        OPENSSL_free(der);
-        if (encoded && is_http(url, strlen(url)) &&
-            OSSL_HTTP_parse_url(url, &ssl, NULL, &host, &port, NULL, &path, NULL, NULL) && !ssl)
-            rsp = OSSL_HTTP_transfer(NULL, host, port, path, 0, NULL, NULL, NULL, NULL, NULL, NULL,
-                                     0, NULL, "application/ocsp-request", rq,
-                                     "application/ocsp-response", 1, MAX_OCSP_RESPONSE,
-                                     timeout_s(vc), 0);
-        if (rsp && (resp = d2i_OCSP_RESPONSE_bio(rsp, NULL)) != NULL &&
-            OCSP_response_status(resp) == OCSP_RESPONSE_STATUS_SUCCESSFUL) {
-            OCSP_BASICRESP *bs = OCSP_response_get1_basic(resp);
-            got = bs && vctx_add_ocsp(vc, bs, "OCSP");
-        }
-        OCSP_RESPONSE_free(resp);
-        BIO_free(rsp);
-        BIO_free(rq);
-        OCSP_CERTID_free(id);
-        OCSP_REQUEST_free(req);
-        OPENSSL_free(host);
-        OPENSSL_free(port);
-        OPENSSL_free(path);
-    }
-    X509_email_free(urls);
+    OCSP_RESPONSE *resp = crypto_fetch_ocsp(cert, issuer, vc->opts->timeout_ms, MAX_URLS);
+    OCSP_BASICRESP *bs = resp ? OCSP_response_get1_basic(resp) : NULL;
+    bool got = bs && vctx_add_ocsp(vc, bs, "OCSP");
+    OCSP_RESPONSE_free(resp);
     ERR_clear_error();
     return got;
 }
 
 /* RFC 5280 4.2.1.13: the CRL at an http URI of a distribution point's full name. */
 static bool fetch_crl(vctx *vc, X509 *cert) {
-    STACK_OF(DIST_POINT) *cdp = X509_get_ext_d2i(cert, NID_crl_distribution_points, NULL, NULL);
-    int tried = 0;
-    bool got = false;
-    for (int i = 0; i < sk_DIST_POINT_num(cdp) && tried < MAX_URLS && !got; i++) {
-        DIST_POINT *dp = sk_DIST_POINT_value(cdp, i);
-        GENERAL_NAMES *names =
-            dp->distpoint && dp->distpoint->type == 0 ? dp->distpoint->name.fullname : NULL;
-        for (int j = 0; j < sk_GENERAL_NAME_num(names) && tried < MAX_URLS && !got; j++) {
-            GENERAL_NAME *gn = sk_GENERAL_NAME_value(names, j);
-            if (gn->type != GEN_URI)
-                continue;
-            const char *url = (const char *)ASN1_STRING_get0_data(gn->d.uniformResourceIdentifier);
-            if (!is_http(url, (size_t)ASN1_STRING_length(gn->d.uniformResourceIdentifier)))
-                continue;
-            tried++;
-            BIO *b = OSSL_HTTP_get(url, NULL, NULL, NULL, NULL, NULL, NULL, 0, NULL, NULL, 1,
-                                   MAX_CRL, timeout_s(vc));
-            X509_CRL *crl = b ? d2i_X509_CRL_bio(b, NULL) : NULL;
-            BIO_free(b);
-            got = crl && vctx_add_crl(vc, crl, "CRL");
-        }
-    }
-    sk_DIST_POINT_pop_free(cdp, DIST_POINT_free);
-    ERR_clear_error();
-    return got;
+    X509_CRL *crl = crypto_fetch_crl(cert, vc->opts->timeout_ms, MAX_URLS, NULL, NULL);
+    return crl && vctx_add_crl(vc, crl, "CRL");
 }
 
 /* Does the certificate name a CRL distribution point or an OCSP responder? */

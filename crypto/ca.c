@@ -129,15 +129,6 @@ out:
     return err;
 }
 
-static crypto_err read_small(uint8_t **data, size_t *len, const char *path, size_t max) {
-    int e = file_read_all(data, len, path, max);
-    if (e == EFBIG)
-        return crypto_fail(CRYPTO_E_LIMIT, "%s is larger than %zu bytes", path, max);
-    if (e)
-        return crypto_fail(CRYPTO_E_IO, "%s: %s", path, strerror(e));
-    return CRYPTO_OK;
-}
-
 crypto_err crypto_csr_load(X509_REQ **out, const char *path) {
     uint8_t *data = NULL;
     size_t len = 0;
@@ -145,7 +136,7 @@ crypto_err crypto_csr_load(X509_REQ **out, const char *path) {
     EVP_PKEY *pub;
     *out = NULL;
     crypto_clear_detail();
-    crypto_err err = read_small(&data, &len, path, CRYPTO_CA_MAX_CSR);
+    crypto_err err = crypto_read_file(&data, &len, path, CRYPTO_CA_MAX_CSR);
     if (err != CRYPTO_OK)
         goto out;
     BIO *bio = BIO_new_mem_buf(data, (int)len);
@@ -182,7 +173,7 @@ crypto_err crypto_pubkey_load(EVP_PKEY **out, const char *path) {
     EVP_PKEY *pub = NULL;
     *out = NULL;
     crypto_clear_detail();
-    crypto_err err = read_small(&data, &len, path, MAX_PUBKEY_FILE);
+    crypto_err err = crypto_read_file(&data, &len, path, MAX_PUBKEY_FILE);
     if (err != CRYPTO_OK)
         goto out;
     BIO *bio = BIO_new_mem_buf(data, (int)len);

@@ -6,6 +6,10 @@
 
 #include "crypto/crypto.h"
 
+/* A whole file of at most max bytes (malloc'd); CRYPTO_E_LIMIT beyond, CRYPTO_E_IO when it
+ * cannot be read, each naming the file. */
+crypto_err crypto_read_file(uint8_t **data, size_t *len, const char *path, size_t max);
+
 /* Records the detail (with OpenSSL's error queue appended and cleared) and returns err. */
 crypto_err crypto_fail(crypto_err err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void crypto_clear_detail(void);

@@ -31,7 +31,7 @@ struct crypto_key {
     crypto_padding ctx_pad;
 };
 
-static crypto_err read_file(uint8_t **data, size_t *len, const char *path, size_t max) {
+crypto_err crypto_read_file(uint8_t **data, size_t *len, const char *path, size_t max) {
     int e = file_read_all(data, len, path, max);
     if (e == EFBIG)
         return crypto_fail(CRYPTO_E_LIMIT, "%s is larger than %zu bytes", path, max);
@@ -243,7 +243,7 @@ crypto_err crypto_key_load(crypto_key **out, X509 **cert, STACK_OF(X509) * *chai
     crypto_clear_detail();
     if (strncmp(path, "pkcs11:", 7) == 0)
         return load_token_key(out, cert, chain, path, password);
-    crypto_err err = read_file(&data, &len, path, MAX_KEY_FILE);
+    crypto_err err = crypto_read_file(&data, &len, path, MAX_KEY_FILE);
     if (err != CRYPTO_OK)
         goto out;
     if (is_pem(data, len)) {
@@ -474,7 +474,7 @@ crypto_err crypto_certs_load(STACK_OF(X509) * *out, const char *path) {
     BIO *bio = NULL;
     STACK_OF(X509) *certs = sk_X509_new_null();
     *out = NULL;
-    crypto_err err = certs ? read_file(&data, &len, path, MAX_CERT_FILE) : CRYPTO_E_NOMEM;
+    crypto_err err = certs ? crypto_read_file(&data, &len, path, MAX_CERT_FILE) : CRYPTO_E_NOMEM;
     if (err != CRYPTO_OK)
         goto out;
     if (is_pem(data, len)) {
@@ -512,7 +512,7 @@ crypto_err crypto_read_password(char **out, const char *path) {
     uint8_t *data = NULL;
     size_t len = 0;
     *out = NULL;
-    crypto_err err = read_file(&data, &len, path, MAX_PASSWORD);
+    crypto_err err = crypto_read_file(&data, &len, path, MAX_PASSWORD);
     if (err != CRYPTO_OK)
         return err;
     size_t n = 0;

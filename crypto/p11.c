@@ -573,31 +573,37 @@ static crypto_err state_dir(char *out, size_t n) {
                 break;
         }
     }
+    /* the counts are only as safe as their directory: ours, and writable by nobody else */
+    struct stat st;
+    if (lstat(out, &st) != 0 || !S_ISDIR(st.st_mode))
+        return p11_fail(CRYPTO_E_IO, "the key state directory %s is not a directory", out);
+    if (st.st_uid != geteuid() || (st.st_mode & (S_IWGRP | S_IWOTH)))
+        return p11_fail(CRYPTO_E_IO,
+                        "the key state directory %s must belong to this user and be writable by "
+                        "nobody else (mode 0700)",
+                        out);
     return CRYPTO_OK;
 }
 
-/* The state file of a token: named by its serial number, anything but [A-Za-z0-9.-] as '_'
- * (and the label's hex when the token has no serial). */
+/* The state file of a token: named by the hexadecimal of its serial number and of its label
+ * (serial 16 and label 32 bytes at most, PKCS#11 v2.40 CK_TOKEN_INFO), so that no two tokens
+ * share a count. Not by module path: the same token through another path to its module keeps
+ * its count. */
 static crypto_err state_path(char *out, size_t n, const token_ref *t, const char *suffix) {
-    char dir[PATH_MAX], name[80];
+    static const char hex[] = "0123456789abcdef";
+    char dir[PATH_MAX], name[2 * (sizeof t->serial + sizeof t->label) + 2];
     size_t k = 0;
     crypto_err err = state_dir(dir, sizeof dir);
     if (err != CRYPTO_OK)
         return err;
-    if (t->serial[0]) {
-        for (const char *p = t->serial; *p && k < sizeof name - 1; p++) {
-            bool ok = (*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') ||
-                      (*p >= '0' && *p <= '9') || *p == '-' || (*p == '.' && k > 0);
-            name[k] = ok ? *p : '_';
-            k++;
-        }
-    } else {
-        name[k++] = 'L';
-        static const char hex[] = "0123456789abcdef";
-        for (const char *p = t->label; *p && k + 2 < sizeof name; p++) {
-            name[k++] = hex[(unsigned char)*p >> 4];
-            name[k++] = hex[(unsigned char)*p & 15];
-        }
+    for (const char *p = t->serial; *p && k + 2 < sizeof name; p++) {
+        name[k++] = hex[(unsigned char)*p >> 4];
+        name[k++] = hex[(unsigned char)*p & 15];
+    }
+    name[k++] = '-';
+    for (const char *p = t->label; *p && k + 2 < sizeof name; p++) {
+        name[k++] = hex[(unsigned char)*p >> 4];
+        name[k++] = hex[(unsigned char)*p & 15];
     }
     name[k] = '\0';
     int w = snprintf(out, n, "%s/token-%s%s", dir, name, suffix);
@@ -616,8 +622,11 @@ static int read_failures(const char *path) {
     uint8_t *d = NULL;
     size_t len = 0;
     int v = 0;
-    if (file_read_all(&d, &len, path, 256) != 0)
+    int e = file_read_all(&d, &len, path, 256);
+    if (e == ENOENT)
         return 0; /* no file yet: no failures */
+    if (e)
+        return CRYPTO_P11_MAX_TRIES; /* unreadable, too large, a directory: fail closed */
     char s[257];
     memcpy(s, d, len);
     s[len] = '\0';
@@ -648,7 +657,7 @@ static crypto_err guard_begin(pin_guard *g, const token_ref *t) {
         err = state_path(lock, sizeof lock, t, ".lock");
     if (err != CRYPTO_OK)
         return err;
-    g->lockfd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    g->lockfd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
     if (g->lockfd < 0)
         return p11_fail(CRYPTO_E_IO, "cannot open %s: %s", lock, strerror(errno));
     while (flock(g->lockfd, LOCK_EX) != 0) {
@@ -676,10 +685,72 @@ static crypto_err locked_error(const token_ref *t) {
                     t->label, CRYPTO_P11_MAX_TRIES);
 }
 
+/* PKCS#11 v2.40 5.6: a login holds for every session of the application with the token, so
+ * once a key of a token is open a further C_Login answers CKR_USER_ALREADY_LOGGED_IN without
+ * looking at the PIN. The PIN that did log in is remembered here as a salted SHA-256 (in this
+ * process's memory only), and a later PIN for the same token is checked against it. */
+#define MAX_LOGINS 64
+typedef struct login_rec {
+    bool used;
+    CK_FUNCTION_LIST *f; /* the module */
+    char serial[17], label[33];
+    uint8_t salt[16], hash[32];
+} login_rec;
+static login_rec logins[MAX_LOGINS];
+static pthread_mutex_t logins_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static bool pin_hash(uint8_t out[32], const uint8_t salt[16], const CK_UTF8CHAR *pin,
+                     CK_ULONG len) {
+    EVP_MD_CTX *c = EVP_MD_CTX_new();
+    unsigned n = 0;
+    bool ok = c && EVP_DigestInit_ex(c, EVP_sha256(), NULL) && EVP_DigestUpdate(c, salt, 16) &&
+              EVP_DigestUpdate(c, pin, len) && EVP_DigestFinal_ex(c, out, &n) && n == 32;
+    EVP_MD_CTX_free(c);
+    return ok;
+}
+
+static login_rec *login_find(const p11_module *m, const token_ref *t) {
+    for (int i = 0; i < MAX_LOGINS; i++)
+        if (logins[i].used && logins[i].f == m->f && strcmp(logins[i].serial, t->serial) == 0 &&
+            strcmp(logins[i].label, t->label) == 0)
+            return &logins[i];
+    return NULL;
+}
+
+static void login_remember(const p11_module *m, const token_ref *t, const CK_UTF8CHAR *pin,
+                           CK_ULONG len) {
+    pthread_mutex_lock(&logins_lock);
+    login_rec *r = login_find(m, t);
+    for (int i = 0; !r && i < MAX_LOGINS; i++)
+        if (!logins[i].used)
+            r = &logins[i];
+    if (r) {
+        memset(r, 0, sizeof *r);
+        r->f = m->f;
+        snprintf(r->serial, sizeof r->serial, "%s", t->serial);
+        snprintf(r->label, sizeof r->label, "%s", t->label);
+        r->used = RAND_bytes(r->salt, sizeof r->salt) == 1 && pin_hash(r->hash, r->salt, pin, len);
+    }
+    pthread_mutex_unlock(&logins_lock);
+}
+
+/* 1: the PIN is the one that logged in; 0: it is not; -1: nobody here logged in with one. */
+static int login_check(const p11_module *m, const token_ref *t, const CK_UTF8CHAR *pin,
+                       CK_ULONG len) {
+    uint8_t h[32];
+    int res = -1;
+    pthread_mutex_lock(&logins_lock);
+    login_rec *r = login_find(m, t);
+    if (r)
+        res = pin_hash(h, r->salt, pin, len) && CRYPTO_memcmp(h, r->hash, sizeof h) == 0;
+    pthread_mutex_unlock(&logins_lock);
+    return res;
+}
+
 /* Records what the token said of the PIN and turns it into our error. */
 static crypto_err guard_result(pin_guard *g, const token_ref *t, CK_RV rv, const char *what) {
     crypto_err err = CRYPTO_OK;
-    if (rv == CKR_OK || rv == CKR_USER_ALREADY_LOGGED_IN) {
+    if (rv == CKR_OK) {
         if (g->failures != 0)
             err = write_failures(g->path, 0);
         g->failures = 0;
@@ -720,8 +791,27 @@ static crypto_err user_login(p11_module *m, CK_SESSION_HANDLE s, token_ref *t, c
         err = locked_error(t);
     else if (g.failures >= CRYPTO_P11_MAX_TRIES)
         err = locked_error(t);
+    /* the count must be recordable before the token is asked, or wrong PINs go uncounted */
     else
-        err = guard_result(&g, t, m->f->C_Login(s, CKU_USER, pb, len), "C_Login");
+        err = write_failures(g.path, g.failures);
+    if (err == CRYPTO_OK) {
+        CK_RV rv = m->f->C_Login(s, CKU_USER, pb, len);
+        if (rv == CKR_USER_ALREADY_LOGGED_IN) {
+            /* the token did not look at this PIN: the one that logged in decides */
+            int same = login_check(m, t, pb, len);
+            if (same < 0)
+                err = p11_fail(CRYPTO_E_TOKEN,
+                               "token '%s' is already logged in by this process without a PIN "
+                               "eseal can check",
+                               t->label);
+            else
+                rv = same ? CKR_OK : CKR_PIN_INCORRECT;
+        } else if (rv == CKR_OK) {
+            login_remember(m, t, pb, len);
+        }
+        if (err == CRYPTO_OK)
+            err = guard_result(&g, t, rv, "C_Login");
+    }
     guard_end(&g);
 out:
     OPENSSL_cleanse(pb, sizeof pb);
@@ -965,6 +1055,31 @@ static EVP_PKEY *public_for(p11_module *m, CK_SESSION_HANDLE s, CK_OBJECT_HANDLE
     return pub;
 }
 
+static crypto_err prove_pair(crypto_p11_key *k, EVP_PKEY *pk, const token_ref *t) {
+    uint8_t dgst[32], sig[1024];
+    size_t sig_len = sizeof sig;
+    const EVP_MD *md = EVP_sha256();
+    EVP_PKEY_CTX *ctx = NULL;
+    bool ok = false;
+    if (k->sig_size > sizeof sig || RAND_bytes(dgst, sizeof dgst) != 1)
+        return p11_fail(CRYPTO_E_KEY, "token '%s': cannot check the key pair", t->label);
+    crypto_err err = crypto_p11_key_sign(sig, &sig_len, k, md, CRYPTO_PAD_PKCS1, dgst, sizeof dgst);
+    if (err != CRYPTO_OK)
+        return err;
+    ok = (ctx = EVP_PKEY_CTX_new(pk, NULL)) != NULL && EVP_PKEY_verify_init(ctx) == 1 &&
+         (EVP_PKEY_get_base_id(pk) != EVP_PKEY_RSA ||
+          EVP_PKEY_CTX_set_rsa_padding(ctx, RSA_PKCS1_PADDING) == 1) &&
+         EVP_PKEY_CTX_set_signature_md(ctx, md) == 1 &&
+         EVP_PKEY_verify(ctx, sig, sig_len, dgst, sizeof dgst) == 1;
+    EVP_PKEY_CTX_free(ctx);
+    ERR_clear_error();
+    if (!ok)
+        return p11_fail(CRYPTO_E_KEY,
+                        "token '%s': the public key found for the key does not belong to it",
+                        t->label);
+    return CRYPTO_OK;
+}
+
 crypto_err crypto_p11_key_open(crypto_p11_key **out, EVP_PKEY **pub, X509 **cert, const char *uri,
                                const char *pin) {
     crypto_p11_uri u;
@@ -1021,6 +1136,11 @@ crypto_err crypto_p11_key_open(crypto_p11_key **out, EVP_PKEY **pub, X509 **cert
         k->sig_size = (size_t)EVP_PKEY_get_size(pk);
     else
         k->sig_size = 2 * (((size_t)EVP_PKEY_get_bits(pk) + 7) / 8);
+    /* The public half comes from another object (or a certificate) found by CKA_ID, which
+     * anyone who may create public objects in the token could plant: one signature made in
+     * the token and checked with it proves they belong together. */
+    if ((err = prove_pair(k, pk, &t)) != CRYPTO_OK)
+        goto out;
     *out = k;
     k = NULL;
     *pub = pk;
@@ -1137,6 +1257,8 @@ crypto_err crypto_p11_key_sign(uint8_t *sig, size_t *sig_len, crypto_p11_key *k,
     if (rv != CKR_OK)
         return token_fail(rv, "signing in the token");
     if (k->kt != CKK_EC) {
+        if (raw_len > *sig_len || raw_len > sizeof raw)
+            return p11_fail(CRYPTO_E_SIGN, "the token's signature is longer than its key's");
         memcpy(sig, raw, raw_len);
         *sig_len = raw_len;
         return CRYPTO_OK;
@@ -1313,8 +1435,8 @@ crypto_err crypto_p11_list(crypto_p11_tokeninfo **out, size_t *nout, const char 
         }
         if (err == CRYPTO_OK)
             err = list_keys(ti, m, s);
-        if (ti->logged_in)
-            m->f->C_Logout(s);
+        /* no C_Logout: the login is the process's, and other keys of the token may hold it; it
+         * ends when the process's last session with the token closes */
         m->f->C_CloseSession(s);
     }
     if (err == CRYPTO_OK) {
@@ -1509,10 +1631,8 @@ crypto_err crypto_p11_generate(EVP_PKEY **pub, const char *token_uri, const char
     if (pub && !(*pub = public_of(m, s, hpub, bits ? CKK_RSA : CKK_EC)))
         err = p11_fail(CRYPTO_E_TOKEN, "cannot read the new public key back");
 out:
-    if (m) {
-        m->f->C_Logout(s);
-        close_session(m, s);
-    }
+    if (m)
+        close_session(m, s); /* no C_Logout: see crypto_p11_list */
     crypto_p11_uri_clear(&u);
     return err;
 }
@@ -1582,10 +1702,8 @@ crypto_err crypto_p11_import_cert(const char *key_uri, const char *pin, X509 *ce
     for (CK_ULONG i = 0; i < nold; i++) /* the new one replaces them */
         m->f->C_DestroyObject(s, old[i]);
 out:
-    if (m) {
-        m->f->C_Logout(s);
-        close_session(m, s);
-    }
+    if (m)
+        close_session(m, s); /* no C_Logout: see crypto_p11_list */
     EVP_PKEY_free(pk);
     OPENSSL_free(der);
     OPENSSL_free(subj);

@@ -185,4 +185,28 @@ if "$AUTOSEAL" batch "$tmp/in" "$tmp/out" --template "$ESEAL_SOURCE_DIR/template
 else
     fail "autoseal batch with a token key: $(cat "$tmp/batch.out")"
 fi
+
+# ---- a second key of a token already logged in by the process: its PIN is still checked ----
+# (PKCS#11 logins are per process and token: the token itself answers "already logged in"
+# without looking at the second PIN)
+before=$("$ESEAL" key status "$U")
+out=$("$AUTOSEAL" batch "$tmp/in" "$tmp/out2" --template "$ESEAL_SOURCE_DIR/templates/export-licence.json" \
+    --seal-image "$BUREAU_PNG" --key "$U" --pin-file "$tmp/pin" --chain "$PKI/chain.pem" \
+    --qr-key "pkcs11:token=ent-0001;object=qr?pin-source=file:$tmp/bad" -q \
+    --set licence_id=1.2.156.3005.2.11100000000013338W011.11990000MB0001234L.20240000128.001.A \
+    --set enterprise=示例科技有限公司 --set credit_code=91990000MA0000001B \
+    --set valid_from=2024-03-15 --set valid_to=2024-12-31 2>&1) && rc=0 || rc=$?
+if [ "$rc" -ne 0 ] && grep -qi "wrong PIN" <<<"$out" && ! ls "$tmp"/out2/*.pdf >/dev/null 2>&1; then
+    pass "a wrong PIN for a second key of a logged-in token is refused and counted"
+else
+    fail "second key, wrong PIN: exit $rc: $out"
+fi
+"$ESEAL" key status "$U" | grep -q "1 wrong PIN" && pass "and counted ($before -> 1)" ||
+    fail "not counted: $("$ESEAL" key status "$U")"
+
+# ---- the counts are refused in a directory others may write to ----
+mkdir -p "$tmp/shared"
+chmod 0777 "$tmp/shared"
+refused "writable by nobody else" "$tmp/shared.pdf" env ESEAL_KEYSTATE_DIR="$tmp/shared" \
+    "$ESEAL" sign "$in" "$tmp/shared.pdf" --key "$U" --pin-file "$tmp/pin"
 finish

@@ -34,7 +34,7 @@ static void usage(FILE *f) {
         "  reissue  SERIAL (--csr REQ | --pubkey PUB | --genkey KEY ...) --out CERT.pem\n"
         "           a new certificate with the same subject for a new key; once it is issued\n"
         "           the old one is revoked as superseded\n"
-        "  revoke   SERIAL --reason REASON\n"
+        "  revoke   SERIAL --reason REASON [--pass-file F]   and sign the CRL again\n"
         "           keyCompromise, cACompromise, affiliationChanged, superseded,\n"
         "           cessationOfOperation, certificateHold, privilegeWithdrawn, unspecified\n"
         "  list     [--expiring DAYS] [--json]   every certificate, or the good ones whose\n"
@@ -91,7 +91,7 @@ static const struct {
     {"issue", " ca pass-file csr pubkey genkey key-pass-file key-type subject profile days out ",
      false},
     {"reissue", " ca pass-file csr pubkey genkey key-pass-file key-type profile days out ", true},
-    {"revoke", " ca reason ", true},
+    {"revoke", " ca pass-file reason ", true},
     {"list", " ca expiring json ", false},
     {"status", " ca cert json ", true},
     {"crl", " ca pass-file days out ", false},
@@ -346,6 +346,9 @@ static int do_issue(args *a, bool reissue) {
         if (reissue)
             printf("revoked %s as superseded\n", c.reissue_of);
     }
+    /* the superseded certificate is listed at once (see revoke) */
+    if (reissue && pki_crl(ca, 0, NULL) != PKI_OK)
+        rc = pki_failed("reissued, but the CRL could not be signed again (run eseal ca crl)");
     store_cert_clear(&c);
 out:
     X509_free(cert);
@@ -386,12 +389,17 @@ static int run(int idx, args *a) {
             return cli_usage("ca revoke", "--reason is required");
         if (reason < 0)
             return cli_usage("ca revoke", "unknown --reason (see eseal ca --help)");
-        if (pki_ca_open(&ca, a->ca, 0, NULL) != PKI_OK)
+        /* the CRL is signed afresh at once: a CRL that does not list a revocation it could know
+         * of would tell signers and verifiers the certificate is good (RFC 5280 5) */
+        if (pki_ca_open(&ca, a->ca, PKI_OPEN_KEY, a->pass) != PKI_OK)
             return pki_failed(NULL);
         if (pki_revoke(ca, a->pos, reason) != PKI_OK)
             rc = pki_failed(NULL);
+        else if (pki_crl(ca, 0, NULL) != PKI_OK)
+            rc = pki_failed("revoked, but the CRL could not be signed again (run eseal ca crl)");
         else
-            printf("revoked %s (%s)\n", a->pos, crypto_reason_name(reason));
+            printf("revoked %s (%s); CRL %s/crl/issuing.crl signed again\n", a->pos,
+                   crypto_reason_name(reason), a->ca);
         pki_ca_free(ca);
         return rc;
     }

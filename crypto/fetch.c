@@ -24,7 +24,7 @@ static int seconds(int timeout_ms) {
 }
 
 /* One request for cert's status (a SHA-1 CertID, as responders expect) to one responder. */
-static OCSP_RESPONSE *ask(const char *url, X509 *cert, X509 *issuer, int timeout_ms) {
+static OCSP_RESPONSE *ask(const char *url, X509 *cert, X509 *issuer, int timeout_ms, bool nonce) {
     char *host = NULL, *port = NULL, *path = NULL;
     int ssl = 0;
     OCSP_REQUEST *req = OCSP_REQUEST_new();
@@ -34,6 +34,11 @@ static OCSP_RESPONSE *ask(const char *url, X509 *cert, X509 *issuer, int timeout
     unsigned char *der = NULL;
     if (req && id && OCSP_request_add0_id(req, id))
         id = NULL;
+    /* RFC 6960 4.4.1 / RFC 8954: a nonce, so that an old answer cannot be replayed as new */
+    if (nonce && req && !OCSP_request_add1_nonce(req, NULL, -1)) {
+        OCSP_REQUEST_free(req);
+        req = NULL;
+    }
     /* i2d_OCSP_REQUEST_bio casts away const in OpenSSL's own macro: encode, then write */
     int dl = !id && rq ? i2d_OCSP_REQUEST(req, &der) : -1;
     bool encoded = dl > 0 && BIO_write(rq, der, dl) == dl;
@@ -47,6 +52,16 @@ static OCSP_RESPONSE *ask(const char *url, X509 *cert, X509 *issuer, int timeout
         OCSP_RESPONSE_free(resp);
         resp = NULL;
     }
+    if (resp && nonce) {
+        /* a responder may answer from a cache without the nonce; one that echoes another nonce
+         * is answering someone else */
+        OCSP_BASICRESP *bs = OCSP_response_get1_basic(resp);
+        if (!bs || OCSP_check_nonce(req, bs) == 0) {
+            OCSP_RESPONSE_free(resp);
+            resp = NULL;
+        }
+        OCSP_BASICRESP_free(bs);
+    }
     OPENSSL_free(der);
     BIO_free(rsp);
     BIO_free(rq);
@@ -58,11 +73,12 @@ static OCSP_RESPONSE *ask(const char *url, X509 *cert, X509 *issuer, int timeout
     return resp;
 }
 
-OCSP_RESPONSE *crypto_fetch_ocsp(X509 *cert, X509 *issuer, int timeout_ms, int max_urls) {
+OCSP_RESPONSE *crypto_fetch_ocsp(X509 *cert, X509 *issuer, int timeout_ms, int max_urls,
+                                 bool nonce) {
     STACK_OF(OPENSSL_STRING) *urls = X509_get1_ocsp(cert);
     OCSP_RESPONSE *resp = NULL;
     for (int i = 0; i < sk_OPENSSL_STRING_num(urls) && i < max_urls && !resp; i++)
-        resp = ask(sk_OPENSSL_STRING_value(urls, i), cert, issuer, timeout_ms);
+        resp = ask(sk_OPENSSL_STRING_value(urls, i), cert, issuer, timeout_ms, nonce);
     X509_email_free(urls);
     ERR_clear_error();
     return resp;

@@ -48,8 +48,10 @@ size_t crypto_key_max_sig(const crypto_key *key);
 
 /* crypto/fetch.c: the revocation services a certificate names, over http (at most max_urls
  * of each kind asked, each within timeout_ms, 0 for 10 s). The first successful OCSP response
- * about cert (caller frees), or NULL. */
-OCSP_RESPONSE *crypto_fetch_ocsp(X509 *cert, X509 *issuer, int timeout_ms, int max_urls);
+ * about cert (caller frees), or NULL; with nonce, the request carries one and a response that
+ * echoes another is not taken. */
+OCSP_RESPONSE *crypto_fetch_ocsp(X509 *cert, X509 *issuer, int timeout_ms, int max_urls,
+                                 bool nonce);
 /* The first CRL from cert's http distribution points that accept (NULL: any) takes; caller
  * frees; NULL when none. */
 X509_CRL *crypto_fetch_crl(X509 *cert, int timeout_ms, int max_urls,

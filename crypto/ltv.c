@@ -144,15 +144,17 @@ out:
  * signed for the issuer that says "good". */
 static crypto_err ask_ocsp(st_kind *st, crypto_ltv *l, X509 *cert, X509 *issuer, time_t *rev_time) {
     crypto_err err = CRYPTO_OK;
-    OCSP_RESPONSE *resp = crypto_fetch_ocsp(cert, issuer, l->timeout_ms, LTV_MAX_URLS);
+    OCSP_RESPONSE *resp = crypto_fetch_ocsp(cert, issuer, l->timeout_ms, LTV_MAX_URLS, true);
     OCSP_BASICRESP *bs = resp ? OCSP_response_get1_basic(resp) : NULL;
     OCSP_CERTID *want = OCSP_cert_to_id(NULL, cert, issuer);
     unsigned char *der = NULL;
     int status = -1, reason = -1;
     ASN1_GENERALIZEDTIME *rt = NULL, *tu = NULL, *nu = NULL;
     *st = ST_NONE;
+    /* RFC 6960 4.2.2.1: thisUpdate not in the future (5 minutes' leeway), nextUpdate not past */
     if (!bs || !want || !ocsp_signed_by(bs, issuer) ||
-        OCSP_resp_find_status(bs, want, &status, &reason, &rt, &tu, &nu) != 1)
+        OCSP_resp_find_status(bs, want, &status, &reason, &rt, &tu, &nu) != 1 ||
+        OCSP_check_validity(tu, nu, 300, -1) != 1)
         goto out;
     if (status == V_OCSP_CERTSTATUS_REVOKED) {
         *st = ST_REVOKED;
@@ -177,9 +179,13 @@ out:
     return err;
 }
 
-/* RFC 5280 6.3.3 (f), (g): a CRL of the issuer, signed by it. */
+/* RFC 5280 6.3.3 (a), (f), (g): a current CRL of the issuer (its nextUpdate still ahead),
+ * signed by it. */
 static bool crl_of(X509_CRL *crl, void *issuer) {
-    return X509_NAME_cmp(X509_CRL_get_issuer(crl), X509_get_subject_name(issuer)) == 0 &&
+    const ASN1_TIME *next = X509_CRL_get0_nextUpdate(crl);
+    return next && X509_cmp_current_time(next) > 0 &&
+           X509_cmp_time(X509_CRL_get0_lastUpdate(crl), &(time_t){time(NULL) + 300}) < 0 &&
+           X509_NAME_cmp(X509_CRL_get_issuer(crl), X509_get_subject_name(issuer)) == 0 &&
            X509_CRL_verify(crl, X509_get0_pubkey(issuer)) == 1;
 }
 
@@ -222,8 +228,21 @@ static crypto_err gather_path(crypto_ltv *l, X509 *leaf, STACK_OF(X509) * pool) 
         if ((err = add_cert(l, c)) != CRYPTO_OK || self_signed(c))
             break;
         X509 *issuer = issuer_in(pool, c);
-        if (!issuer)
-            break; /* the rest of the path is the verifier's trust anchors' business */
+        if (!issuer && depth > 0)
+            break; /* an intermediate whose issuer is the verifier's trust anchor */
+        if (!issuer) {
+            /* the data would not let the path be built later: say so rather than embed less */
+            char *who = name_of(c);
+            char *by = X509_NAME_oneline(X509_get_issuer_name(c), NULL, 0);
+            err = crypto_fail(CRYPTO_E_CERT,
+                              "the issuer of %s (%s) is neither in the signature nor among the "
+                              "chain's certificates; validation data needs the whole path (give "
+                              "--chain, or the TSA its chain)",
+                              who, by ? by : "?");
+            OPENSSL_free(who);
+            OPENSSL_free(by);
+            break;
+        }
         if (has_pointers(c)) {
             st_kind st = ST_NONE;
             time_t rev = 0;

@@ -321,7 +321,7 @@ static void status_of(cert_st *out, vctx *vc, X509 *cert, X509 *issuer, time_t a
 
 /* RFC 6960 A.1: the responders of the authority information access extension (crypto/fetch.c) */
 static bool fetch_ocsp(vctx *vc, X509 *cert, X509 *issuer) {
-    OCSP_RESPONSE *resp = crypto_fetch_ocsp(cert, issuer, vc->opts->timeout_ms, MAX_URLS);
+    OCSP_RESPONSE *resp = crypto_fetch_ocsp(cert, issuer, vc->opts->timeout_ms, MAX_URLS, true);
     OCSP_BASICRESP *bs = resp ? OCSP_response_get1_basic(resp) : NULL;
     bool got = bs && vctx_add_ocsp(vc, bs, "OCSP");
     OCSP_RESPONSE_free(resp);

@@ -11,6 +11,7 @@
 
 #include "crypto/der.h"
 #include "crypto/internal.h"
+#include "crypto/verify_int.h"
 
 #define MAX_NONCE 64  /* bytes: RFC 3161 bounds the nonce's INTEGER by nothing; we do */
 #define SERIAL_LEN 16 /* 128 random bits: unique without keeping state */
@@ -20,6 +21,7 @@ enum { FAIL_BAD_ALG = 0, FAIL_BAD_REQUEST = 2, FAIL_BAD_DATA_FORMAT = 5, FAIL_SY
 
 struct crypto_tsa {
     TS_RESP_CTX *ctx;
+    time_t not_before, not_after; /* the certificate's validity */
 };
 
 void crypto_tsa_free(crypto_tsa *tsa) {
@@ -122,6 +124,9 @@ crypto_err crypto_tsa_new(crypto_tsa **out, crypto_key *key, X509 *cert, STACK_O
         goto out;
     }
     TS_RESP_CTX *c = tsa->ctx;
+    if (!time_from_asn1(&tsa->not_before, X509_get0_notBefore(cert)) ||
+        !time_from_asn1(&tsa->not_after, X509_get0_notAfter(cert)))
+        tsa->not_after = 0; /* unreadable: no token is made */
     /* RFC 3161 2.4.2: the imprint algorithms we accept are the SHA-2 ones (a query with
      * another, SHA-1 or MD5 among them, is rejected with badAlg); genTime with its accuracy;
      * ordering false (the flag unset); RFC 5816: signing-certificate-v2 with SHA-256 */
@@ -180,6 +185,13 @@ crypto_err crypto_tsa_respond(buf *out, bool *granted, crypto_tsa *tsa, const ui
     unsigned char *der = NULL;
     const unsigned char *p = req;
     *granted = false;
+    /* RFC 3161 2.3 with RFC 5280 4.1.2.5: no token from a certificate outside its validity,
+     * however long the responder has been running */
+    time_t now = time(NULL);
+    if (now < tsa->not_before || now >= tsa->not_after) {
+        err = rejection(out, FAIL_SYSTEM_FAILURE, "the TSA's certificate is not valid now");
+        goto out;
+    }
     if (len > CRYPTO_TSA_MAX_REQUEST) {
         err = rejection(out, FAIL_BAD_REQUEST, "the request is too large");
         goto out;

@@ -472,14 +472,19 @@ out:
 /* ------------------------------------------------------------------------------------------ */
 /* opening */
 
+/* pass_file as given on a command line is the caller's path; one from ca.conf is relative to the
+ * CA directory (conf_pass). */
 static pki_err load_key(crypto_key **out, const char *dir, const char *key, const char *pass_file,
-                        X509 *cert) {
+                        bool conf_pass, X509 *cert) {
     char p[PATH_MAX], pf[PATH_MAX];
     char *password = NULL;
     pki_err err = PKI_OK;
     in_dir(p, dir, key);
     if (pass_file && *pass_file) {
-        in_dir(pf, dir, pass_file);
+        if (conf_pass)
+            in_dir(pf, dir, pass_file);
+        else
+            snprintf(pf, sizeof pf, "%s", pass_file);
         if (crypto_read_password(&password, pf) != CRYPTO_OK)
             return crypto_failed();
     }
@@ -532,14 +537,14 @@ pki_err pki_ca_open(pki_ca **out, const char *dir, unsigned flags, const char *p
     }
     if ((flags & PKI_OPEN_KEY) &&
         (err = load_key(&ca->key, dir, ca->c.key, pass_file ? pass_file : ca->c.key_pass_file,
-                        ca->cert)) != PKI_OK)
+                        !pass_file, ca->cert)) != PKI_OK)
         goto out;
     /* RFC 6960 4.2.2.2: a delegated responder, when one is configured */
     if ((flags & PKI_OPEN_KEY) && ca->c.ocsp_cert[0] &&
         ((err = load_cert(&ca->ocsp_cert, dir, ca->c.ocsp_cert)) != PKI_OK ||
          (err = load_key(&ca->ocsp_key, dir, ca->c.ocsp_key,
-                         ca->c.ocsp_pass_file[0] ? ca->c.ocsp_pass_file : NULL, ca->ocsp_cert)) !=
-             PKI_OK))
+                         ca->c.ocsp_pass_file[0] ? ca->c.ocsp_pass_file : NULL, true,
+                         ca->ocsp_cert)) != PKI_OK))
         goto out;
     *out = ca;
     ca = NULL;

@@ -179,6 +179,9 @@ refused "time-stamping authority" nots.pdf "$ESEAL" sign "$in" nots.pdf "${rsa[@
 dead=http://127.0.0.1:9/tsa
 refused "time-stamp" dead.pdf "$ESEAL" sign "$in" dead.pdf "${rsa[@]}" --level B-LTA --tsa "$dead" \
     --net-timeout 2
+# B-LT needs the path: a signer whose issuer is not given cannot have its validation data
+refused "neither in the signature nor among the chain" nochain.pdf "$ESEAL" sign "$in" nochain.pdf \
+    --key "$PKI/rsa2048.key" --cert "$PKI/rsa2048.pem" --level B-LT --tsa "$tsa"
 rc=0
 "$ESEAL" sign "$in" bad.pdf "${rsa[@]}" --level B-X --tsa "$tsa" 2>/dev/null || rc=$?
 [ "$rc" = 2 ] && [ ! -e bad.pdf ] && pass "--level B-X: usage error" || fail "--level B-X: exit $rc"

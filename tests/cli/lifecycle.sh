@@ -110,7 +110,7 @@ ocsps=$(qpdf --show-object="$dss" rsa-B-LT.pdf | sed -n 's/.*\/OCSPs \[\([^]]*\)
 judged=no
 for n in $ocsps; do
     qpdf --show-object="$n" --raw-stream-data rsa-B-LT.pdf >resp.der 2>/dev/null
-    o=$(openssl ocsp -respin resp.der -issuer ca/issuing.pem -cert ent.pem -CAfile ca/root.pem 2>&1 || true)
+    o=$(openssl ocsp -respin resp.der -no_nonce -issuer ca/issuing.pem -cert ent.pem -CAfile ca/root.pem 2>&1 || true)
     grep -q 'ent.pem: good' <<<"$o" && grep -q 'Response verify OK' <<<"$o" && judged=yes
 done
 [ $judged = yes ] && pass "openssl ocsp -respin: the embedded response says good" ||
@@ -119,8 +119,13 @@ done
 # the enterprise's certificate is revoked after signing
 sleep 1
 serial=$(openssl x509 -in ent.pem -noout -serial | cut -d= -f2)
-"$ESEAL" ca revoke --ca ca "$serial" --reason keyCompromise >/dev/null || fail "revoke"
-"$ESEAL" ca crl --ca ca >/dev/null || fail "crl after revocation"
+"$ESEAL" ca revoke --ca ca "$serial" --reason keyCompromise --pass-file pass.txt >/dev/null ||
+    fail "revoke"
+# revoking signs the CRL again at once: the CRL nginx serves lists the certificate
+curl -s -o now.crl "$url/crl/issuing.crl"
+openssl crl -inform DER -in now.crl -noout -text | grep -qi "Serial Number: *$serial" &&
+    pass "the CRL served lists the revoked certificate without a separate eseal ca crl" ||
+    fail "the served CRL does not list $serial"
 o=$(openssl ocsp -issuer ca/issuing.pem -cert ent.pem -url "$url/ocsp" -CAfile ca/root.pem 2>&1 || true)
 grep -q 'ent.pem: revoked' <<<"$o" && pass "ocspd now says revoked" || fail "ocspd: $o"
 sleep 1
@@ -132,6 +137,11 @@ for opt in "" --online; do
         fail "B-LTA after revocation ${opt:-offline}: $v"
 done
 refused "revoked" late-lt.pdf "$ESEAL" sign "$in" late-lt.pdf "${rsa[@]}" --level B-LT --tsa "$tsa"
+# with the OCSP responder down, the CRL still tells B-LT signing that the certificate is revoked
+kill "$(cat "$run/ocspd.pid")" 2>/dev/null || true
+sleep 0.3
+refused "revoked" late-crl.pdf "$ESEAL" sign "$in" late-crl.pdf "${rsa[@]}" --level B-LT --tsa "$tsa" \
+    --net-timeout 3
 if sign "$in" late-t.pdf "${rsa[@]}" --level B-T --tsa "$tsa"; then
     v=$("$ESEAL" verify --json -q "${trust[@]}" --online late-t.pdf 2>&1 || true)
     jq -e '.indication == "TOTAL_FAILED" and .signatures[0].sub_indication == "REVOKED"' <<<"$v" \

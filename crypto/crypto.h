@@ -73,6 +73,46 @@ crypto_err crypto_certs_load(STACK_OF(X509) * *out, const char *path);
 /* Reads a password file: its first line, without the line end. */
 crypto_err crypto_read_password(char **out, const char *path);
 
+/* ---- SM2/SM3 (GB/T 32918.2-2016, GB/T 32905-2016) and whole-message signatures ---- */
+
+/* GM/T 0009-2012 5.4.4: the default SM2 user ID, used wherever an SM2 signature is made or
+ * checked here (CMS, certificates, CRLs, OCSP, seals). */
+#define CRYPTO_SM2_ID "1234567812345678"
+#define CRYPTO_OID_SM2_SM3 "1.2.156.10197.1.501" /* GM/T 0006 SM2-with-SM3 */
+#define CRYPTO_OID_SM3 "1.2.156.10197.1.401"
+
+/* A key on the SM2 curve (OpenSSL 3.0 types such keys "SM2"). */
+bool crypto_is_sm2(const EVP_PKEY *pkey);
+/* Z = SM3(ENTL || ID || a || b || xG || yG || xA || yA) for the public key pub. */
+crypto_err crypto_sm2_z(uint8_t z[32], const EVP_PKEY *pub, const uint8_t *id, size_t id_len);
+/* e = SM3(Z || message) with the default ID: what an SM2 key signs for that message. */
+crypto_err crypto_sm2_prehash(uint8_t e[32], const EVP_PKEY *pub, const struct iovec *parts,
+                              int nparts);
+/* Checks a DER SM2 signature of the message with the default ID. */
+bool crypto_sm2_verify(const EVP_PKEY *pub, const uint8_t *sig, size_t sig_len,
+                       const struct iovec *parts, int nparts);
+/* Gives a certificate signed with SM2-with-SM3 the default ID, so that X509_verify and
+ * X509_verify_cert check its signature with it (OpenSSL 3.0 uses an empty ID otherwise).
+ * Other certificates are left alone. False when out of memory. */
+bool crypto_sm2_cert_prepare(X509 *cert);
+void crypto_sm2_certs_prepare(STACK_OF(X509) * certs);
+/* A digest context that signs (sign true, pkey private) or verifies with SM3 and the default
+ * ID, for X509_sign_ctx, X509_CRL_sign_ctx, OCSP_basic_sign_ctx and ASN1_item_verify_ctx;
+ * NULL on failure. Freed with EVP_MD_CTX_free. */
+EVP_MD_CTX *crypto_sm2_md_ctx(EVP_PKEY *pkey, bool sign);
+
+/* Signs a message as a whole with the key's natural algorithm: SM2-with-SM3 (default ID) for
+ * SM2, sha256WithRSAEncryption (PKCS#1 v1.5) for RSA, ecdsa-with-SHA256/384/512 by curve.
+ * *sig is malloc'd (DER for SM2 and ECDSA); *alg_oid names the algorithm (static). */
+crypto_err crypto_key_sign_message(uint8_t **sig, size_t *sig_len, const char **alg_oid,
+                                   crypto_key *key, const struct iovec *parts, int nparts);
+/* Checks such a signature: CRYPTO_OK when it holds, CRYPTO_E_SIGN when it does not,
+ * CRYPTO_E_ALGORITHM for an unknown algorithm or one the key cannot make. */
+crypto_err crypto_verify_message(const EVP_PKEY *pub, const char *alg_oid, const uint8_t *sig,
+                                 size_t sig_len, const struct iovec *parts, int nparts);
+/* The name of a message signature algorithm OID, or NULL when not supported. */
+const char *crypto_msg_alg_name(const char *oid);
+
 /* ---- CAdES signer ---- */
 
 typedef enum crypto_padding { CRYPTO_PAD_AUTO, CRYPTO_PAD_PKCS1, CRYPTO_PAD_PSS } crypto_padding;

@@ -34,7 +34,8 @@ typedef enum crypto_err {
     CRYPTO_E_TSA,     /* the time-stamping authority refused, or its token does not hold */
     CRYPTO_E_REVOKED, /* a certificate is revoked, or its status cannot be learnt */
     CRYPTO_E_LOCKED,  /* the key is locked after too many wrong PINs */
-    CRYPTO_E_TOKEN    /* a PKCS#11 module or token failed or refused (crypto/p11.h) */
+    CRYPTO_E_TOKEN,   /* a PKCS#11 module or token failed or refused (crypto/p11.h) */
+    CRYPTO_E_FORMAT   /* a structure read from outside (a seal, crypto/ses.h) is malformed */
 } crypto_err;
 
 const char *crypto_strerror(crypto_err err);

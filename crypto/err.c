@@ -38,6 +38,8 @@ const char *crypto_strerror(crypto_err err) {
         return "the key is locked";
     case CRYPTO_E_TOKEN:
         return "the PKCS#11 token failed";
+    case CRYPTO_E_FORMAT:
+        return "malformed data";
     case CRYPTO_E_ARG:
         return "invalid argument";
     case CRYPTO_E_NETWORK:

@@ -127,6 +127,11 @@ typedef struct crypto_signer_opts {
      * (RFC 3161 appendix A, ETSI EN 319 122-1 5.3). NULL: none (B-B). */
     const char *tsa_url;
     int tsa_timeout_ms; /* limit on the request; 0 for 10 s */
+    /* A GB/T 38540 seal (crypto/ses.h, SES_Seal DER) carried as the signed attribute
+     * CRYPTO_OID_SEAL_ATTR, binding seal, signer and document under one signature; copied.
+     * The signer does not judge the seal: the caller checks it first. NULL: none. */
+    const uint8_t *seal_der;
+    size_t seal_len;
 } crypto_signer_opts;
 
 /* Signs CMS SignedData (detached) for one key and certificate. Holds what does not change

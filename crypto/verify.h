@@ -133,6 +133,21 @@ typedef struct crypto_timestamp {
     char *cause;     /* why it is not TOTAL_PASSED; NULL when it is */
 } crypto_timestamp;
 
+/* The GB/T 38540 seal a signature carries as its signed attribute CRYPTO_OID_SEAL_ATTR
+ * (crypto/ses.h), and what was found of it. The signature's indication includes these
+ * findings: a seal that cannot be read is FORMAT_FAILURE; a maker signature that does not hold
+ * SIG_CRYPTO_FAILURE; a signer the seal does not list, or a seal not valid when the signature
+ * was made, TOTAL_FAILED; a maker not trusted INDETERMINATE. */
+struct crypto_ses;
+typedef struct crypto_seal_check {
+    struct crypto_ses *ses; /* the seal read (owned); NULL when it could not be read */
+    bool maker_signature;   /* the maker's signature over the seal holds */
+    bool maker_trusted;     /* the maker's certificate has a path to a trust anchor */
+    bool signer_listed;     /* the signing certificate is one the seal lists */
+    int validity;           /* the seal at the signing time: -1 not yet valid, 0 valid, 1 expired */
+    char *cause;            /* why the seal does not hold; NULL when it does */
+} crypto_seal_check;
+
 typedef struct crypto_verify_result {
     crypto_indication indication;
     crypto_subind sub;
@@ -163,6 +178,7 @@ typedef struct crypto_verify_result {
      * token itself. */
     crypto_timestamp *timestamps;
     size_t n_timestamps;
+    crypto_seal_check *seal; /* NULL when the signature carries no seal */
 } crypto_verify_result;
 
 /* Verifies cms over the concatenated parts (the bytes the /ByteRange covers). The result is

@@ -44,19 +44,19 @@
 #define CRYPTO_OID_SEAL_ATTR "2.25.30852577225667587897435140861070771898.2.1"
 
 /* Limits on what a seal may hold; beyond them a seal is refused (CRYPTO_E_LIMIT). */
-#define CRYPTO_SES_MAX_DER (4u * 1024 * 1024) /* the whole seal */
+#define CRYPTO_SES_MAX_DER (2u * 1024 * 1024) /* the whole seal, picture included */
 #define CRYPTO_SES_MAX_CERTS 32               /* signer certificates or digests */
 #define CRYPTO_SES_MAX_TEXT 1024              /* esID, Vid, name, picture type: bytes */
 #define CRYPTO_SES_MAX_MM 1000                /* picture width and height */
 
 /* A seal as read. Every string is NUL-terminated and holds no NUL; names are UTF-8. */
 typedef struct crypto_ses {
-    int version;      /* SES_Header.version: 4 (GB/T 38540-2020), 2 or 3 (GM/T 0031-2014) */
-    char *vid;        /* the vendor's identifier */
-    char *esid;       /* the seal's identifier */
-    int type;         /* 1 an organisation's seal, 2 a person's; others as found */
-    char *name;       /* the seal's name */
-    time_t created;   /* createDate */
+    int version;    /* SES_Header.version: 4 (GB/T 38540-2020), 2 or 3 (GM/T 0031-2014) */
+    char *vid;      /* the vendor's identifier */
+    char *esid;     /* the seal's identifier */
+    int type;       /* 1 an organisation's seal, 2 a person's; others as found */
+    char *name;     /* the seal's name */
+    time_t created; /* createDate */
     time_t valid_from, valid_to;
     int cert_list_type;     /* 1: certificates; 2: certificate digests */
     STACK_OF(X509) * certs; /* type 1: the signers' certificates; NULL for type 2 */
@@ -94,12 +94,12 @@ int crypto_ses_when(const crypto_ses *s, time_t t);
 
 /* What a new seal says. */
 typedef struct crypto_ses_spec {
-    const char *name;         /* required, UTF-8 */
-    const char *esid;         /* NULL: made up from the time and random bytes */
-    const char *vid;          /* NULL: "eseal" */
-    int type;                 /* 0 or 1: an organisation's seal; 2 a person's */
-    STACK_OF(X509) * certs;   /* the signers' certificates: at least one */
-    bool list_digests;        /* certListType 2 (SM3 digests of the certificates) */
+    const char *name;       /* required, UTF-8 */
+    const char *esid;       /* NULL: made up from the time and random bytes */
+    const char *vid;        /* NULL: "eseal" */
+    int type;               /* 0 or 1: an organisation's seal; 2 a person's */
+    STACK_OF(X509) * certs; /* the signers' certificates: at least one */
+    bool list_digests;      /* certListType 2 (SM3 digests of the certificates) */
     time_t valid_from, valid_to;
     time_t created;           /* 0: now */
     const char *picture_type; /* NULL: "PNG" */

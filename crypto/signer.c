@@ -11,6 +11,7 @@
 
 #include "crypto/der.h"
 #include "crypto/internal.h"
+#include "crypto/ses.h"
 
 #define OID_DATA "1.2.840.113549.1.7.1"
 #define OID_SIGNED_DATA "1.2.840.113549.1.7.2"
@@ -21,7 +22,7 @@
 #define OID_MGF1 "1.2.840.113549.1.1.8"
 #define OID_SIGNATURE_TST "1.2.840.113549.1.9.16.2.14"
 
-#define MAX_CMS (1024 * 1024)
+#define MAX_CMS (4 * 1024 * 1024) /* the verifier's limit (crypto/verify.h) */
 
 struct crypto_signer {
     crypto_key *key;
@@ -36,6 +37,7 @@ struct crypto_signer {
     buf certs;      /* the certificates, DER, in SET OF order */
     buf attr_ct;    /* content-type attribute */
     buf attr_scv2;  /* signing-certificate-v2 attribute */
+    buf attr_seal;  /* the GB/T 38540 seal attribute; empty when none */
     size_t max_sig;
     size_t max_size;
     char *tsa_url; /* B-T: the TSA asked for the signature time-stamp */
@@ -224,6 +226,38 @@ out:
     return err;
 }
 
+/* The seal attribute (crypto/ses.h): SEQUENCE { CRYPTO_OID_SEAL_ATTR, SET { SES_Seal } }, a
+ * signed attribute (RFC 5652 5.3) so that the one signature binds seal, signer and document.
+ * The seal is not judged here, only required to be one DER SEQUENCE within the limit. */
+static crypto_err put_seal(buf *b, const uint8_t *der, size_t len) {
+    size_t hl = 0, body = 0;
+    if (len > CRYPTO_SES_MAX_DER)
+        return crypto_fail(CRYPTO_E_LIMIT, "a seal of %zu bytes is over the %u-byte limit", len,
+                           CRYPTO_SES_MAX_DER);
+    if (len >= 2 && der[0] == DER_SEQUENCE) {
+        if (der[1] < 0x80) {
+            hl = 2;
+            body = der[1];
+        } else if (der[1] > 0x80 && der[1] <= 0x84 && len >= 2u + (der[1] & 0x7F)) {
+            hl = 2u + (der[1] & 0x7F);
+            for (size_t i = 2; i < hl; i++)
+                body = body << 8 | der[i];
+        }
+    }
+    if (!hl || hl + body != len)
+        return crypto_fail(CRYPTO_E_FORMAT, "the seal is not one DER SEQUENCE");
+    size_t a = der_open(b);
+    int rc = der_put_oid(b, CRYPTO_OID_SEAL_ATTR);
+    size_t set = der_open(b);
+    if (rc == BUF_OK)
+        rc = der_put_raw(b, der, len);
+    if (rc == BUF_OK)
+        rc = der_close(b, set, DER_SET);
+    if (rc == BUF_OK)
+        rc = der_close(b, a, DER_SEQUENCE);
+    return bufres(rc);
+}
+
 static void name_of(char *out, size_t n, X509 *cert) {
     X509_NAME *subj = X509_get_subject_name(cert);
     int idx = X509_NAME_get_index_by_NID(subj, NID_commonName, -1);
@@ -339,6 +373,7 @@ crypto_err crypto_signer_new(crypto_signer **out, crypto_key *key, X509 *cert,
     buf_init(&s->certs, MAX_CMS);
     buf_init(&s->attr_ct, 256);
     buf_init(&s->attr_scv2, 64 * 1024);
+    buf_init(&s->attr_seal, CRYPTO_SES_MAX_DER + 64);
     if (!X509_up_ref(cert)) {
         err = CRYPTO_E_NOMEM;
         goto out;
@@ -380,6 +415,8 @@ crypto_err crypto_signer_new(crypto_signer **out, crypto_key *key, X509 *cert,
     }
     if (err == CRYPTO_OK)
         err = put_scv2(&s->attr_scv2, cert, s->md);
+    if (err == CRYPTO_OK && opts->seal_der)
+        err = put_seal(&s->attr_seal, opts->seal_der, opts->seal_len);
     if (err == CRYPTO_OK) {
         /* The exact size with the longest signature the key can make. */
         uint8_t zeros[EVP_MAX_MD_SIZE] = {0};
@@ -417,6 +454,7 @@ void crypto_signer_free(crypto_signer *s) {
     buf_free(&s->certs);
     buf_free(&s->attr_ct);
     buf_free(&s->attr_scv2);
+    buf_free(&s->attr_seal);
     free(s->tsa_url);
     free(s);
 }
@@ -466,11 +504,12 @@ static crypto_err signed_attrs(buf *out, crypto_signer *s, const uint8_t *md, si
         rc = der_close(&m, a, DER_SEQUENCE);
     if (rc != BUF_OK)
         return bufres(rc);
-    const uint8_t *elems[3] = {s->attr_ct.data, m.data, s->attr_scv2.data};
-    size_t lens[3] = {s->attr_ct.len, m.len, s->attr_scv2.len};
-    der_sort_set(elems, lens, 3);
+    const uint8_t *elems[4] = {s->attr_ct.data, m.data, s->attr_scv2.data, s->attr_seal.data};
+    size_t lens[4] = {s->attr_ct.len, m.len, s->attr_scv2.len, s->attr_seal.len};
+    size_t n = s->attr_seal.len ? 4 : 3;
+    der_sort_set(elems, lens, n);
     size_t start = der_open(out);
-    for (int i = 0; i < 3 && rc == BUF_OK; i++)
+    for (size_t i = 0; i < n && rc == BUF_OK; i++)
         rc = der_put_raw(out, elems[i], lens[i]);
     if (rc == BUF_OK)
         rc = der_close(out, start, DER_SET);
@@ -540,7 +579,7 @@ static crypto_err assemble(buf *out, crypto_signer *s, const buf *attrs, const u
 static crypto_err build(buf *out, crypto_signer *s, const uint8_t *md, size_t md_len,
                         const uint8_t *sig, size_t sig_len, buf *attrs_for_signing) {
     buf attrs;
-    buf_init(&attrs, 64 * 1024);
+    buf_init(&attrs, 64 * 1024 + CRYPTO_SES_MAX_DER);
     crypto_err err = signed_attrs(&attrs, s, md, md_len);
     if (err == CRYPTO_OK && attrs_for_signing)
         err = bufres(buf_append(attrs_for_signing, attrs.data, attrs.len));
@@ -588,7 +627,7 @@ crypto_err crypto_cms_sign(buf *out, crypto_signer *s, const uint8_t *md, size_t
     uint8_t *sig = malloc(s->max_sig);
     size_t sig_len = s->max_sig;
     buf unsigned_attrs;
-    buf_init(&attrs, 64 * 1024);
+    buf_init(&attrs, 64 * 1024 + CRYPTO_SES_MAX_DER);
     buf_init(&unsigned_attrs, CRYPTO_MAX_TST_RESERVE + 64);
     if (!sig)
         return CRYPTO_E_NOMEM;

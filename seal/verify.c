@@ -717,6 +717,42 @@ static seal_err check_crypto(doc_ctx *dc, sig_cand *c, pdf_val *sd, time_t poe) 
     return SEAL_OK;
 }
 
+/* DESIGN.md "Seals": the picture shown on the page for a signature that carries a GB/T 38540
+ * seal must be the seal's picture (seal/picture.c). A signature that fails only this is
+ * TOTAL_FAILED, FORMAT_FAILURE, the cause named first. */
+static seal_err check_seal_picture(doc_ctx *dc, sig_cand *c) {
+    seal_sig_report *s = c->rep;
+    const crypto_seal_check *sc = s->crypto ? s->crypto->seal : NULL;
+    if (!sc || !sc->ses)
+        return SEAL_OK;
+    const crypto_ses *ses = sc->ses;
+    seal_picture_ref pic = {.type = ses->picture_type,
+                            .bytes = ses->picture,
+                            .len = ses->picture_len,
+                            .width_mm = ses->width_mm,
+                            .height_mm = ses->height_mm};
+    seal_err err =
+        verify_seal_picture(&s->seal_picture_cause, s->seal_picture_px, dc->raw, c->object, &pic);
+    if (err != SEAL_OK)
+        return err;
+    s->seal_picture_checked = true;
+    s->seal_picture_shown = !s->seal_picture_cause;
+    if (s->seal_picture_shown)
+        return SEAL_OK;
+    bool first = s->indication != CRYPTO_TOTAL_FAILED;
+    if (first) {
+        s->indication = CRYPTO_TOTAL_FAILED;
+        s->sub = CRYPTO_SUB_FORMAT_FAILURE;
+    }
+    err = add_err(s, "%s", s->seal_picture_cause);
+    if (err == SEAL_OK && first && s->n_errors > 1) {
+        char *last = s->errors[s->n_errors - 1];
+        memmove(s->errors + 1, s->errors, (s->n_errors - 1) * sizeof *s->errors);
+        s->errors[0] = last;
+    }
+    return err;
+}
+
 /* ---- validation data of the document (ETSI EN 319 142-1 5.4.2 /DSS) ---- */
 
 #define VERIFY_MAX_DSS_ITEMS 10000
@@ -929,6 +965,8 @@ static seal_err verify_doc(seal_verify_report *r, doc_ctx *dc) {
     }
     if (err == SEAL_OK)
         err = check_all_crypto(dc, &fc);
+    for (size_t i = 0; err == SEAL_OK && i < fc.n; i++)
+        err = check_seal_picture(dc, &fc.c[i]);
     /* ISO 32000-2 12.8.1: signatures in document order; each later one's /Contents lies in
      * bytes no earlier one signs */
     size_t *order = calloc(fc.n, sizeof *order);
@@ -1165,6 +1203,7 @@ void seal_verify_report_free(seal_verify_report *r) {
         free_mods(s->mods, s->n_mods);
         free_mods(s->permitted, s->n_permitted);
         free_strs(s->errors, s->n_errors);
+        free(s->seal_picture_cause);
         crypto_verify_result_free(s->crypto);
     }
     free(r->sigs);

@@ -85,6 +85,14 @@ typedef struct seal_sig_report {
     size_t n_errors;
 
     crypto_verify_result *crypto; /* NULL when the CMS was not reached */
+
+    /* With a GB/T 38540 seal (crypto->seal->ses): whether the signature's widget, in the
+     * document's last revision, shows the seal's picture and nothing else (seal/picture.c);
+     * when it does not, the signature is TOTAL_FAILED (FORMAT_FAILURE). */
+    bool seal_picture_checked;
+    bool seal_picture_shown;
+    char *seal_picture_cause;    /* why not; NULL when shown */
+    uint32_t seal_picture_px[2]; /* the picture's pixels; 0 when it cannot be decoded */
 } seal_sig_report;
 
 typedef struct seal_verify_report {

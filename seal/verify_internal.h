@@ -82,4 +82,20 @@ typedef struct form_field {
 typedef int (*form_field_fn)(const form_field *f, void *ctx);
 int form_walk(pdf_rev *v, size_t *budget, form_field_fn fn, void *ctx);
 
+/* ---- the seal's picture (seal/picture.c) ---- */
+
+/* A seal's picture as GB/T 38540 SES_ESPictrueInfo gives it. */
+typedef struct seal_picture_ref {
+    const char *type; /* "PNG", "JPG", ... */
+    const uint8_t *bytes;
+    size_t len;
+    int width_mm, height_mm;
+} seal_picture_ref;
+
+/* Whether the widget of signature sig_object, in the document's last revision, shows pic and
+ * nothing else: *cause NULL when it does, else why not (malloc'd). px gets the picture's size
+ * in pixels (0 when it cannot be decoded). Errors are out of memory only. */
+seal_err verify_seal_picture(char **cause, uint32_t px[2], pdf_raw *raw, uint32_t sig_object,
+                             const seal_picture_ref *pic);
+
 #endif

@@ -56,6 +56,8 @@ static void usage(FILE *f) {
             "  --set NAME=VALUE    a default value for every file\n"
             "  --jobs N            worker processes (default: the number of cores)\n"
             "  --seal-image PNG    the seal picture, instead of the template's\n"
+            "  --seal SEAL         a GB/T 38540 seal, instead of the one the template names:\n"
+            "                      every signature carries it and its picture is stamped\n"
             "  --qr-key FILE       key that signs the QR token (default: the signing key)\n"
             "  --qr-pass-file F    its password\n"
             "  --font FILE         font for the watermark\n" CLI_SIGNER_HELP
@@ -480,6 +482,7 @@ typedef struct tally {
     size_t sealed, skipped, failed, done;
     size_t written; /* awaiting the sync of their group */
     double start;
+    char last_x[512]; /* the last message of a worker that could not start */
 } tally;
 
 static void progress(const tally *t, size_t total, bool last) {
@@ -521,19 +524,22 @@ static void handle_line(batch *b, tally *t, char *line, bool bar) {
         t->failed++;
         t->done++;
         fprintf(stderr, "%s: %s: %s\n", cli_prog, name, msg);
-    } else if (status == 'X') {
+    } else if (status == 'X' && strcmp(msg, t->last_x) != 0) {
+        /* every worker meets the same refusal (a seal, a key): said once */
         fprintf(stderr, "%s: a worker could not start: %s\n", cli_prog, msg);
+        snprintf(t->last_x, sizeof t->last_x, "%s", msg);
     }
 }
 
 static int cmd_batch(int argc, char **argv) {
-    enum { O_TEMPLATE = 256, O_META, O_SET, O_JOBS, O_SEAL, O_QRKEY, O_QRPASS, O_FONT };
+    enum { O_TEMPLATE = 256, O_META, O_SET, O_JOBS, O_SEAL, O_SESFILE, O_QRKEY, O_QRPASS, O_FONT };
     static const struct option longopts[] = {CLI_SIGNER_OPTIONS,
                                              {"template", required_argument, NULL, O_TEMPLATE},
                                              {"meta", required_argument, NULL, O_META},
                                              {"set", required_argument, NULL, O_SET},
                                              {"jobs", required_argument, NULL, O_JOBS},
                                              {"seal-image", required_argument, NULL, O_SEAL},
+                                             {"seal", required_argument, NULL, O_SESFILE},
                                              {"qr-key", required_argument, NULL, O_QRKEY},
                                              {"qr-pass-file", required_argument, NULL, O_QRPASS},
                                              {"font", required_argument, NULL, O_FONT},
@@ -578,6 +584,9 @@ static int cmd_batch(int argc, char **argv) {
         case O_SEAL:
             b.so.seal_picture = optarg;
             break;
+        case O_SESFILE:
+            b.cs.so.seal = optarg;
+            break;
         case O_QRKEY:
             b.so.qr_key = optarg;
             break;
@@ -611,6 +620,13 @@ static int cmd_batch(int argc, char **argv) {
     /* The template is checked here, before any work starts. */
     if (seal_template_load(&t, b.tpl_path) != SEAL_OK) {
         rc = cli_fail(NULL, seal_errdetail());
+        goto done;
+    }
+    if (!b.cs.so.seal)
+        b.cs.so.seal = t->seal_file; /* a path inside t, which lives until the end */
+    if (b.cs.so.seal && b.so.seal_picture) {
+        rc = cli_usage("batch", "--seal-image cannot go with a seal: the seal's own picture is "
+                                "stamped");
         goto done;
     }
     struct stat st;

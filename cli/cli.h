@@ -19,6 +19,8 @@ int cli_usage(const char *cmd, const char *msg);
 int cli_bad_option(const char *cmd, int c, char **argv);
 bool cli_int(int *out, const char *s, int lo, int hi);
 bool cli_rect(double r[4], const char *s);
+/* Up to max comma-separated finite numbers into r; their count, 0 when s is anything else. */
+int cli_numbers(double *r, int max, const char *s);
 /* A UTC time "YYYY-MM-DD" or "YYYY-MM-DDTHH:MM:SSZ" (years 1970-9999). */
 bool cli_time(time_t *out, const char *s);
 /* The first line of a password file (caller frees with cli_free_secret); NULL after printing

@@ -17,6 +17,8 @@ static void usage(FILE *f) {
             "  --template FILE     stamp template (JSON; see templates/README.md)\n"
             "  --set NAME=VALUE    a value for the template's {NAME} (repeat for each)\n"
             "  --seal-image PNG    the seal picture, instead of the template's\n"
+            "  --seal SEAL         a GB/T 38540 seal, instead of the one the template names:\n"
+            "                      the signature carries it and its picture is stamped\n"
             "  --qr-key FILE       key that signs the QR token (default: the signing key;\n"
             "                      an EC key keeps the code small and fast)\n"
             "  --qr-pass-file F    its password\n"
@@ -28,11 +30,22 @@ static void usage(FILE *f) {
 }
 
 int cmd_stamp(int argc, char **argv) {
-    enum { O_TEMPLATE = 256, O_SET, O_SEAL, O_QRKEY, O_QRPASS, O_FONT, O_DOCPASS, O_NOREPAIR };
+    enum {
+        O_TEMPLATE = 256,
+        O_SET,
+        O_SEAL,
+        O_SESFILE,
+        O_QRKEY,
+        O_QRPASS,
+        O_FONT,
+        O_DOCPASS,
+        O_NOREPAIR
+    };
     static const struct option longopts[] = {CLI_SIGNER_OPTIONS,
                                              {"template", required_argument, NULL, O_TEMPLATE},
                                              {"set", required_argument, NULL, O_SET},
                                              {"seal-image", required_argument, NULL, O_SEAL},
+                                             {"seal", required_argument, NULL, O_SESFILE},
                                              {"qr-key", required_argument, NULL, O_QRKEY},
                                              {"qr-pass-file", required_argument, NULL, O_QRPASS},
                                              {"font", required_argument, NULL, O_FONT},
@@ -70,6 +83,9 @@ int cmd_stamp(int argc, char **argv) {
             break;
         case O_SEAL:
             so.seal_picture = optarg;
+            break;
+        case O_SESFILE:
+            cs.so.seal = optarg;
             break;
         case O_QRKEY:
             so.qr_key = optarg;
@@ -116,6 +132,13 @@ int cmd_stamp(int argc, char **argv) {
     if (seal_template_load(&t, tpl_path) != SEAL_OK ||
         seal_template_check_values(t, &v) != SEAL_OK) {
         rc = cli_fail(NULL, seal_errdetail());
+        goto done;
+    }
+    if (!cs.so.seal)
+        cs.so.seal = t->seal_file;
+    if (cs.so.seal && so.seal_picture) {
+        rc = cli_usage("stamp", "--seal-image cannot go with a seal: the seal's own picture is "
+                                "stamped");
         goto done;
     }
     if (!(signer = cli_signer_open(&cs))) {

@@ -39,21 +39,25 @@ bool cli_int(int *out, const char *s, int lo, int hi) {
     return true;
 }
 
-bool cli_rect(double r[4], const char *s) {
+int cli_numbers(double *r, int max, const char *s) {
     const char *p = s;
-    for (int i = 0; i < 4; i++) {
+    for (int i = 0; i < max; i++) {
         char *end;
         errno = 0;
         r[i] = strtod(p, &end);
         if (errno || end == p || !isfinite(r[i]))
-            return false;
-        if (i < 3 && *end != ',')
-            return false;
-        if (i == 3 && *end)
-            return false;
-        p = end + (i < 3);
+            return 0;
+        if (!*end)
+            return i + 1;
+        if (*end != ',')
+            return 0;
+        p = end + 1;
     }
-    return true;
+    return 0;
+}
+
+bool cli_rect(double r[4], const char *s) {
+    return cli_numbers(r, 4, s) == 4;
 }
 
 char *cli_read_secret(const char *path) {

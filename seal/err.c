@@ -26,6 +26,8 @@ const char *seal_strerror(seal_err err) {
         return "signing failed";
     case SEAL_E_TEMPLATE:
         return "template refused";
+    case SEAL_E_SEAL:
+        return "seal refused";
     }
     return "unknown error";
 }

@@ -72,9 +72,10 @@ static seal_err prepare(pdf_image **out, const img_rgba *img) {
                          pdf_errdetail());
 }
 
-seal_err seal_image_load(pdf_image **out, pdf_image **fog, const char *path) {
-    uint8_t *png = NULL;
-    size_t len = 0;
+/* The prepared picture of bytes (PNG, or with jpeg also JPEG), from the cache or made and
+ * kept there. */
+static seal_err load_bytes(pdf_image **out, pdf_image **fog, const uint8_t *png, size_t len,
+                           bool jpeg) {
     img_rgba *img = NULL, *fogged = NULL;
     seal_err err = SEAL_OK;
     char dir[3072], file[4096], fogfile[4096];
@@ -82,13 +83,6 @@ seal_err seal_image_load(pdf_image **out, pdf_image **fog, const char *path) {
     *out = NULL;
     if (fog)
         *fog = NULL;
-    int e = file_read_all(&png, &len, path, MAX_PNG_BYTES);
-    if (e) {
-        err = e == EFBIG
-                  ? seal_fail(SEAL_E_IMAGE, "%s is larger than %zu bytes", path, MAX_PNG_BYTES)
-                  : seal_fail(SEAL_E_IO, "%s: %s", path, strerror(e));
-        goto out;
-    }
     uint8_t md[32];
     unsigned mdlen = 0;
     if (cache_dir(dir, sizeof dir) && EVP_Digest(png, len, md, &mdlen, EVP_sha256(), NULL)) {
@@ -103,7 +97,7 @@ seal_err seal_image_load(pdf_image **out, pdf_image **fog, const char *path) {
         goto out; /* all from the cache */
     pdf_image_free(*out);
     *out = NULL;
-    img_err ie = img_png_decode(&img, png, len, NULL);
+    img_err ie = jpeg ? img_decode(&img, png, len, NULL) : img_png_decode(&img, png, len, NULL);
     if (ie != IMG_OK) {
         err = seal_fail_lib(SEAL_E_IMAGE, img_strerror(ie), img_errdetail());
         goto out;
@@ -146,6 +140,29 @@ out:
     }
     img_rgba_free(img);
     img_rgba_free(fogged);
+    return err;
+}
+
+seal_err seal_image_load(pdf_image **out, pdf_image **fog, const char *path) {
+    uint8_t *png = NULL;
+    size_t len = 0;
+    seal_err err;
+    *out = NULL;
+    if (fog)
+        *fog = NULL;
+    int e = file_read_all(&png, &len, path, MAX_PNG_BYTES);
+    if (e)
+        err = e == EFBIG
+                  ? seal_fail(SEAL_E_IMAGE, "%s is larger than %zu bytes", path, MAX_PNG_BYTES)
+                  : seal_fail(SEAL_E_IO, "%s: %s", path, strerror(e));
+    else
+        err = load_bytes(out, fog, png, len, false);
     free(png);
     return err;
+}
+
+seal_err seal_image_load_memory(pdf_image **out, pdf_image **fog, const uint8_t *data, size_t len) {
+    if (len > MAX_PNG_BYTES)
+        return seal_fail(SEAL_E_IMAGE, "the picture is larger than %zu bytes", MAX_PNG_BYTES);
+    return load_bytes(out, fog, data, len, true);
 }

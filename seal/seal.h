@@ -21,7 +21,8 @@ typedef enum seal_err {
     SEAL_E_KEY,      /* the key or certificate is refused */
     SEAL_E_IMAGE,    /* the appearance image is refused */
     SEAL_E_SIGN,     /* building or placing the signature failed */
-    SEAL_E_TEMPLATE  /* the template or the values given for it are refused */
+    SEAL_E_TEMPLATE, /* the template or the values given for it are refused */
+    SEAL_E_SEAL      /* the GB/T 38540 seal is refused for this signer or time */
 } seal_err;
 
 const char *seal_strerror(seal_err err);
@@ -47,9 +48,15 @@ typedef struct seal_signer_opts {
     const char *digest;   /* NULL: chosen by key */
     bool pss;             /* RSA-PSS rather than PKCS#1 v1.5 */
     const char *image;    /* PNG appearance; optional */
-    seal_level level;     /* B-B unless asked */
-    const char *tsa_url;  /* the RFC 3161 TSA (http) for B-T and above */
-    int tsa_timeout_ms;   /* limit on each request to the TSA, OCSP responders, CRLs; 0: 10 s */
+    /* A GB/T 38540 seal file (crypto/ses.h): carried by every signature as a signed CMS
+     * attribute, its picture the appearance. Loaded once; refused unless its maker's signature
+     * holds and it lists the signer's certificate, and each signing refused unless the seal is
+     * valid at the signing time. Not with image. Signatures with a seal are visible: an
+     * invisible one is refused. */
+    const char *seal;
+    seal_level level;    /* B-B unless asked */
+    const char *tsa_url; /* the RFC 3161 TSA (http) for B-T and above */
+    int tsa_timeout_ms;  /* limit on each request to the TSA, OCSP responders, CRLs; 0: 10 s */
 } seal_signer_opts;
 
 typedef struct seal_signer seal_signer;
@@ -63,14 +70,19 @@ struct stack_st_X509;
 seal_err seal_signer_from_key(seal_signer **out, struct crypto_key *key, struct x509_st *cert,
                               struct stack_st_X509 *chain, const seal_signer_opts *opts);
 void seal_signer_free(seal_signer *s);
+/* A certificate subject's common name as UTF-8 (the whole subject when it has none; "" for
+ * NULL), for reports. */
+void seal_cert_cn(char *out, size_t n, struct x509_st *cert);
 const char *seal_signer_name(const seal_signer *s);
 
 typedef struct seal_sign_opts {
     const char *field;   /* field name (new or existing) */
     bool existing_field; /* sign into the existing empty field named field */
     int page;            /* 1-based page of a visible signature; 0: invisible */
-    double rect_mm[4];   /* x, y, width, height in mm as the reader sees the page */
-    int certify;         /* 0, or DocMDP /P 1..3 */
+    /* x, y, width, height in mm as the reader sees the page; with a seal, width and height 0
+     * mean the seal's own size, and others must be that size (within 0.5 mm) */
+    double rect_mm[4];
+    int certify; /* 0, or DocMDP /P 1..3 */
     const char *reason, *location, *contact;
     const char *doc_password; /* to open the document; NULL for the empty user password */
     bool no_repair;           /* refuse damaged files rather than rewriting them */

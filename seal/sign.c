@@ -1,5 +1,7 @@
 /* Signing a document: PAdES baseline B-B (ETSI EN 319 142-1) in one incremental update. */
 #include <errno.h>
+#include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -37,6 +39,83 @@ bool seal_level_parse(seal_level *out, const char *name) {
     return false;
 }
 
+void seal_cert_cn(char *out, size_t n, X509 *cert) {
+    X509_NAME *subj = cert ? X509_get_subject_name(cert) : NULL;
+    int idx = subj ? X509_NAME_get_index_by_NID(subj, NID_commonName, -1) : -1;
+    unsigned char *utf8 = NULL;
+    out[0] = '\0';
+    if (idx >= 0 &&
+        ASN1_STRING_to_UTF8(&utf8, X509_NAME_ENTRY_get_data(X509_NAME_get_entry(subj, idx))) >= 0) {
+        snprintf(out, n, "%s", (char *)utf8);
+        OPENSSL_free(utf8);
+    } else if (subj) {
+        X509_NAME_oneline(subj, out, (int)n);
+    }
+}
+
+bool seal_picture_type_ok(const char *type) {
+    return type && (strcasecmp(type, "PNG") == 0 || strcasecmp(type, "JPG") == 0 ||
+                    strcasecmp(type, "JPEG") == 0);
+}
+
+void seal_time_text(char *out, size_t n, time_t t) {
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    strftime(out, n, "%Y-%m-%d %H:%M:%S UTC", &tm);
+}
+
+/* The seal of o->seal, judged for this signer before anything is signed (GB/T 38540-2020
+ * clause 8: the seal maker's signature over SES_SealInfo holds, and the signer's certificate
+ * is one the seal's certList names); the crypto signer's options carry its DER as the signed
+ * attribute CRYPTO_OID_SEAL_ATTR. Its validity is judged at each signing (seal_finish). */
+static seal_err take_seal(seal_signer *s, crypto_signer_opts *so, const seal_signer_opts *o) {
+    if (!o || !o->seal)
+        return SEAL_OK;
+    if (o->image)
+        return seal_fail(SEAL_E_ARG, "a seal brings its own picture: --image cannot go with it");
+    crypto_err ce = crypto_ses_load(&s->ses, o->seal);
+    if (ce == CRYPTO_E_NOMEM)
+        return seal_fail(SEAL_E_NOMEM, "out of memory");
+    if (ce == CRYPTO_E_IO)
+        return seal_fail_lib(SEAL_E_IO, o->seal, crypto_errdetail());
+    if (ce != CRYPTO_OK)
+        return seal_fail(SEAL_E_SEAL, "%s is not a seal eseal can read: %s", o->seal,
+                         crypto_errdetail());
+    const crypto_ses *ses = s->ses;
+    if ((ce = crypto_ses_check_maker(ses)) != CRYPTO_OK)
+        return seal_fail(SEAL_E_SEAL,
+                         "seal %s (\"%s\"): the seal maker's signature does not hold: %s", o->seal,
+                         ses->name, crypto_errdetail());
+    char cn[256];
+    seal_cert_cn(cn, sizeof cn, s->cert);
+    if (!crypto_ses_lists(ses, s->cert))
+        return seal_fail(SEAL_E_SEAL,
+                         "seal %s (\"%s\") does not list the signer's certificate (%s): it "
+                         "lists %zu other%s",
+                         o->seal, ses->name, cn, ses->n_listed, ses->n_listed == 1 ? "" : "s");
+    if (!seal_picture_type_ok(ses->picture_type))
+        return seal_fail(SEAL_E_SEAL,
+                         "seal %s (\"%s\"): its picture is of type %s; eseal shows PNG and JPEG "
+                         "pictures only",
+                         o->seal, ses->name, ses->picture_type);
+    so->seal_der = crypto_ses_der(ses, &so->seal_len);
+    return SEAL_OK;
+}
+
+/* The seal's validity at the signing time (GB/T 38540-2020 clause 8: validStart and
+ * validEnd). */
+static seal_err seal_valid_at(const seal_signer *s, time_t when) {
+    int w = crypto_ses_when(s->ses, when);
+    if (w == 0)
+        return SEAL_OK;
+    char at[40], from[40], to[40];
+    seal_time_text(at, sizeof at, when);
+    seal_time_text(from, sizeof from, s->ses->valid_from);
+    seal_time_text(to, sizeof to, s->ses->valid_to);
+    return seal_fail(SEAL_E_SEAL, "seal \"%s\" is %s at the signing time %s (valid from %s to %s)",
+                     s->ses->name, w < 0 ? "not yet valid" : "expired", at, from, to);
+}
+
 /* The level and the TSA, checked and kept; the crypto signer's options for them. */
 static seal_err take_level(seal_signer *s, crypto_signer_opts *so, const seal_signer_opts *o) {
     if (!o)
@@ -54,6 +133,21 @@ static seal_err take_level(seal_signer *s, crypto_signer_opts *so, const seal_si
         so->tsa_url = s->tsa_url;
         so->tsa_timeout_ms = o->tsa_timeout_ms;
     }
+    return SEAL_OK;
+}
+
+/* The appearance picture: the seal's, or the --image PNG. */
+static seal_err take_picture(seal_signer *s, const seal_signer_opts *o) {
+    if (s->ses) {
+        seal_err err =
+            seal_image_load_memory(&s->image, NULL, s->ses->picture, s->ses->picture_len);
+        if (err != SEAL_OK && err != SEAL_E_NOMEM)
+            err = seal_fail(SEAL_E_SEAL, "seal \"%s\": its picture cannot be shown: %s",
+                            s->ses->name, seal_errdetail());
+        return err;
+    }
+    if (o && o->image)
+        return seal_image_load(&s->image, NULL, o->image);
     return SEAL_OK;
 }
 
@@ -105,14 +199,13 @@ seal_err seal_signer_new(seal_signer **out, const seal_signer_opts *o) {
     }
     crypto_signer_opts so = {.digest = o->digest,
                              .padding = o->pss ? CRYPTO_PAD_PSS : CRYPTO_PAD_AUTO};
-    if ((err = take_level(s, &so, o)) != SEAL_OK)
+    if ((err = take_level(s, &so, o)) != SEAL_OK || (err = take_seal(s, &so, o)) != SEAL_OK)
         goto out;
     if ((ce = crypto_signer_new(&s->cs, s->key, s->cert, s->chain, &so)) != CRYPTO_OK) {
         err = from_crypto(ce);
         goto out;
     }
-    if (o->image)
-        err = seal_image_load(&s->image, NULL, o->image);
+    err = take_picture(s, o);
 out:
     sk_X509_pop_free(certs, X509_free);
     sk_X509_pop_free(chain, X509_free);
@@ -142,15 +235,14 @@ seal_err seal_signer_from_key(seal_signer **out, crypto_key *key, X509 *cert,
     s->cert = cert;
     crypto_signer_opts so = {.digest = o ? o->digest : NULL,
                              .padding = o && o->pss ? CRYPTO_PAD_PSS : CRYPTO_PAD_AUTO};
-    if ((err = take_level(s, &so, o)) != SEAL_OK)
+    if ((err = take_level(s, &so, o)) != SEAL_OK || (err = take_seal(s, &so, o)) != SEAL_OK)
         goto out;
     crypto_err ce = crypto_signer_new(&s->cs, s->key, s->cert, s->chain, &so);
     if (ce != CRYPTO_OK) {
         err = from_crypto(ce);
         goto out;
     }
-    if (o && o->image)
-        err = seal_image_load(&s->image, NULL, o->image);
+    err = take_picture(s, o);
 out:
     if (err == SEAL_OK)
         *out = s;
@@ -168,6 +260,7 @@ void seal_signer_free(seal_signer *s) {
     X509_free(s->cert);
     sk_X509_pop_free(s->chain, X509_free);
     pdf_image_free(s->image);
+    crypto_ses_free(s->ses);
     free(s->tsa_url);
     free(s);
 }
@@ -238,8 +331,9 @@ static seal_err check_opts(const seal_sign_opts *o) {
         return seal_fail(SEAL_E_ARG, "certification level must be 1, 2 or 3");
     if (o->existing_field && !o->field)
         return seal_fail(SEAL_E_ARG, "an existing field needs its name");
-    if (o->page > 0 && !(o->rect_mm[2] > 0 && o->rect_mm[3] > 0 && o->rect_mm[2] < 10000 &&
-                         o->rect_mm[3] < 10000 && o->rect_mm[0] > -10000 &&
+    bool seal_size = o->rect_mm[2] == 0 && o->rect_mm[3] == 0; /* the seal's own */
+    if (o->page > 0 && !((seal_size || (o->rect_mm[2] > 0 && o->rect_mm[3] > 0)) &&
+                         o->rect_mm[2] < 10000 && o->rect_mm[3] < 10000 && o->rect_mm[0] > -10000 &&
                          o->rect_mm[1] > -10000 && o->rect_mm[0] < 10000 && o->rect_mm[1] < 10000))
         return seal_fail(SEAL_E_ARG, "the rectangle must have a positive width and height in "
                                      "millimetres");
@@ -276,7 +370,19 @@ seal_err seal_finish(seal_result *res, seal_signer *s, pdf_update *u, pdf_sig_sp
     spec->contents_capacity = crypto_signer_max_size(s->cs);
     if (!spec->subfilter)
         spec->subfilter = "ETSI.CAdES.detached";
-    if (!spec->appearance) {
+    if (s->ses && (err = seal_valid_at(s, spec->signing_time)) != SEAL_OK)
+        goto out;
+    if (s->ses) {
+        /* A seal is a picture on the page: the verifier fails a seal it cannot see. */
+        pdf_sig_field where;
+        if ((pe = pdf_sig_locate(&where, u, spec)) == PDF_OK && !where.visible) {
+            err = seal_fail(SEAL_E_ARG,
+                            "a signature carrying a seal must show it: give --rect X,Y (the "
+                            "seal's own size is used) or --field of a visible field");
+            goto out;
+        }
+    }
+    if (pe == PDF_OK && !spec->appearance) {
         pdf_sig_field where;
         pe = pdf_sig_locate(&where, u, spec);
         if (pe == PDF_OK && where.visible && s->image) {
@@ -318,6 +424,23 @@ out:
     return err;
 }
 
+/* With a seal, the rectangle is the seal's size (GB/T 38540-2020 SES_ESPictrueInfo width and
+ * height, millimetres): taken when none is given, and a different one refused rather than the
+ * seal shown at another size. */
+static seal_err seal_rect(double r[4], const crypto_ses *ses) {
+    if (r[2] == 0 && r[3] == 0) {
+        r[2] = ses->width_mm;
+        r[3] = ses->height_mm;
+        return SEAL_OK;
+    }
+    if (fabs(r[2] - ses->width_mm) > 0.5 || fabs(r[3] - ses->height_mm) > 0.5)
+        return seal_fail(SEAL_E_ARG,
+                         "the rectangle is %gx%g mm but seal \"%s\" is %dx%d mm: give its position "
+                         "alone (--rect X,Y)",
+                         r[2], r[3], ses->name, ses->width_mm, ses->height_mm);
+    return SEAL_OK;
+}
+
 seal_err seal_sign_memory(seal_result *res, seal_signer *s, uint8_t *data, size_t len,
                           const seal_sign_opts *o) {
     pdf_update *u = NULL;
@@ -335,11 +458,17 @@ seal_err seal_sign_memory(seal_result *res, seal_signer *s, uint8_t *data, size_
                          .signing_time = when};
     if (spec.page >= 0 && !o->existing_field) {
         pdf_page_geom g;
+        double r[4] = {o->rect_mm[0], o->rect_mm[1], o->rect_mm[2], o->rect_mm[3]};
         pdf_err pe = pdf_page_geometry(&g, res->doc, spec.page);
+        if (s->ses)
+            err = seal_rect(r, s->ses);
+        else if (r[2] == 0 && r[3] == 0)
+            err = seal_fail(SEAL_E_ARG, "the rectangle needs a width and a height (its position "
+                                        "alone is enough only with a seal)");
         if (pe != PDF_OK)
             err = seal_from_pdf(pe);
-        else
-            pdf_page_view_mm_to_user(spec.rect, &g, o->rect_mm);
+        else if (err == SEAL_OK)
+            pdf_page_view_mm_to_user(spec.rect, &g, r);
     }
     if (err == SEAL_OK)
         err = seal_finish(res, s, u, &spec);

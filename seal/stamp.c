@@ -27,6 +27,7 @@ struct seal_stamper {
     const seal_template *t;
     seal_signer *s;
     pdf_image *crisp, *fog;
+    double w_mm, h_mm; /* the seal's size as stamped */
     img_font *font;
     crypto_key *qr_key; /* owned when not the signer's */
     bool own_qr_key;
@@ -35,6 +36,52 @@ struct seal_stamper {
 #define MAX_TILES 4000
 
 static const double PT_PER_MM = 72.0 / 25.4;
+
+/* The seal layer when the signature carries a GB/T 38540 seal: the seal's own picture at the
+ * seal's own size (SES_ESPictrueInfo), so that what is printed is what the seal binds. A
+ * picture the template also names must be that picture, byte for byte. */
+static seal_err seal_layer_of(seal_stamper *st, const seal_template *t,
+                              const seal_stamper_opts *o) {
+    const crypto_ses *ses = st->s->ses;
+    seal_err err = SEAL_OK;
+    if (o && o->seal_picture)
+        return seal_fail(SEAL_E_ARG,
+                         "seal \"%s\" brings its own picture: --seal-image cannot "
+                         "replace it",
+                         ses->name);
+    if (t->seal_picture) {
+        uint8_t *bytes = NULL;
+        size_t len = 0;
+        int e = file_read_all(&bytes, &len, t->seal_picture, CRYPTO_SES_MAX_DER);
+        if (e == 0 && (len != ses->picture_len || memcmp(bytes, ses->picture, len) != 0))
+            err = seal_fail(SEAL_E_TEMPLATE,
+                            "template %s: seal.picture %s is not the picture of seal \"%s\" "
+                            "(leave seal.picture out: the seal's own is stamped)",
+                            t->name, t->seal_picture, ses->name);
+        else if (e)
+            err = e == EFBIG ? seal_fail(SEAL_E_TEMPLATE,
+                                         "template %s: seal.picture %s is larger than any seal's",
+                                         t->name, t->seal_picture)
+                             : seal_fail(SEAL_E_IO, "%s: %s", t->seal_picture, strerror(e));
+        free(bytes);
+        if (err != SEAL_OK)
+            return err;
+    }
+    if (t->seal_mm_given &&
+        (fabs(t->seal_mm - ses->width_mm) > 0.5 || fabs(t->seal_mm - ses->height_mm) > 0.5))
+        return seal_fail(SEAL_E_TEMPLATE,
+                         "template %s: seal.diameter_mm is %g but seal \"%s\" is %dx%d mm (leave "
+                         "diameter_mm out: the seal's own size is used)",
+                         t->name, t->seal_mm, ses->name, ses->width_mm, ses->height_mm);
+    st->w_mm = ses->width_mm;
+    st->h_mm = ses->height_mm;
+    err = seal_image_load_memory(&st->crisp, t->fog ? &st->fog : NULL, ses->picture,
+                                 ses->picture_len);
+    if (err != SEAL_OK && err != SEAL_E_NOMEM)
+        err = seal_fail(SEAL_E_SEAL, "seal \"%s\": its picture cannot be shown: %s", ses->name,
+                        seal_errdetail());
+    return err;
+}
 
 seal_err seal_stamper_new(seal_stamper **out, const seal_template *t, seal_signer *s,
                           const seal_stamper_opts *o) {
@@ -45,16 +92,26 @@ seal_err seal_stamper_new(seal_stamper **out, const seal_template *t, seal_signe
         return SEAL_E_NOMEM;
     st->t = t;
     st->s = s;
+    st->w_mm = st->h_mm = t->seal_mm;
     const char *pic = o && o->seal_picture ? o->seal_picture : t->seal_picture;
-    if (!pic) {
+    if (t->seal_file && !s->ses) {
+        err = seal_fail(SEAL_E_ARG, "template %s names seal %s, but the signer carries no seal",
+                        t->name, t->seal_file);
+        goto out;
+    }
+    if (s->ses) {
+        err = seal_layer_of(st, t, o);
+        if (err != SEAL_OK)
+            goto out;
+    } else if (!pic) {
         err = seal_fail(SEAL_E_ARG,
                         "template %s names no seal picture: give one with "
                         "--seal-image",
                         t->name);
         goto out;
-    }
-    if ((err = seal_image_load(&st->crisp, t->fog ? &st->fog : NULL, pic)) != SEAL_OK)
+    } else if ((err = seal_image_load(&st->crisp, t->fog ? &st->fog : NULL, pic)) != SEAL_OK) {
         goto out;
+    }
     if (t->watermark) {
         /* face -1: the Simplified Chinese face of a collection, else the first */
         img_err ie = img_font_open(&st->font, o ? o->font : NULL, -1);
@@ -508,7 +565,7 @@ seal_err seal_stamp_memory(seal_result *res, seal_stamper *st, const seal_values
     pdf_err pe = PDF_OK;
     if (!by_field) {
         if ((pe = pdf_page_geometry(&g, res->doc, pages[0])) == PDF_OK)
-            place_rect(spec.rect, &g, &t->seal_at, t->seal_mm, t->seal_mm);
+            place_rect(spec.rect, &g, &t->seal_at, st->w_mm, st->h_mm);
     }
     pdf_sig_field where;
     uint32_t crisp = 0, fogged = 0, iw, ih;
@@ -534,9 +591,9 @@ seal_err seal_stamp_memory(seal_result *res, seal_stamper *st, const seal_values
         } else {
             if ((pe = pdf_page_geometry(&g, res->doc, page)) != PDF_OK)
                 break;
-            place_rect(rect, &g, &t->seal_at, t->seal_mm, t->seal_mm);
-            w = t->seal_mm * PT_PER_MM / g.user_unit;
-            h = w;
+            place_rect(rect, &g, &t->seal_at, st->w_mm, st->h_mm);
+            w = st->w_mm * PT_PER_MM / g.user_unit;
+            h = st->h_mm * PT_PER_MM / g.user_unit;
             rotate = g.rotate;
             uint32_t form, annot;
             pe = pdf_update_add_image_form(&form, u, w, h, rotate, crisp, iw, ih);

@@ -293,13 +293,16 @@ static seal_err load_layers(const tctx *c, const json *root, const char *dir) {
     const json *s = json_get(root, "seal");
     if (!s)
         return bad(c, root, "seal", "missing (where the seal goes)");
-    static const char *const seal_keys[] = {"picture", "diameter_mm", "at", "pages", NULL};
-    const char *pic = NULL;
+    static const char *const seal_keys[] = {"picture", "file", "diameter_mm", "at", "pages", NULL};
+    const char *pic = NULL, *file = NULL;
     err = want_type(c, s, "seal", JSON_OBJECT);
     if (err == SEAL_OK)
         err = only_keys(c, s, "seal", seal_keys);
     if (err == SEAL_OK)
         err = get_string(&pic, c, s, "picture", "seal", false);
+    if (err == SEAL_OK)
+        err = get_string(&file, c, s, "file", "seal", false);
+    t->seal_mm_given = json_get(s, "diameter_mm") != NULL;
     if (err == SEAL_OK)
         err = get_number(&t->seal_mm, c, s, "diameter_mm", "seal", 10, 100, 42, false);
     if (err == SEAL_OK)
@@ -309,7 +312,14 @@ static seal_err load_layers(const tctx *c, const json *root, const char *dir) {
     if (err == SEAL_OK && pic) {
         char full[4096];
         snprintf(full, sizeof full, "%s%s", pic[0] == '/' ? "" : dir, pic);
-        t->seal_picture = arena_strdup(&t->a, full);
+        if (!(t->seal_picture = arena_strdup(&t->a, full)))
+            err = SEAL_E_NOMEM;
+    }
+    if (err == SEAL_OK && file) {
+        char full[4096];
+        snprintf(full, sizeof full, "%s%s", file[0] == '/' ? "" : dir, file);
+        if (!(t->seal_file = arena_strdup(&t->a, full)))
+            err = SEAL_E_NOMEM;
     }
     if (err == SEAL_OK)
         err = get_bool(&t->fog, c, root, "fog", "", true);

@@ -54,7 +54,12 @@ typedef struct seal_template {
     size_t nfields;
     /* seal */
     const char *seal_picture; /* absolute, or NULL when given at stamping time */
+    /* A GB/T 38540 seal file (absolute), or NULL: the signature carries it and its picture is
+     * the one stamped, at its own size (seal_signer_opts.seal: the caller hands it to the
+     * signer) */
+    const char *seal_file;
     double seal_mm;
+    bool seal_mm_given; /* diameter_mm was written (with a seal, it must be the seal's size) */
     seal_place seal_at;
     seal_pages seal_pages;
     bool fog;

@@ -19,6 +19,7 @@
 
 #include "base/json.h"
 #include "cli/cli.h"
+#include "crypto/ses.h"
 #include "seal/verify.h"
 
 #define VERIFY_MAX_FILES 10000000
@@ -230,6 +231,59 @@ static const char *cover_text(const seal_sig_report *s, size_t revisions) {
     return "part of the file only";
 }
 
+static void put_date(buf *b, time_t t) {
+    struct tm tm;
+    char d[16];
+    gmtime_r(&t, &tm);
+    strftime(d, sizeof d, "%Y-%m-%d", &tm);
+    buf_puts(b, d);
+}
+
+/* The GB/T 38540 seal a signature carries, and what was found of it. */
+static void put_seal(buf *b, const seal_sig_report *s) {
+    const crypto_seal_check *sc = s->crypto ? s->crypto->seal : NULL;
+    if (!sc)
+        return;
+    const crypto_ses *ses = sc->ses;
+    if (!ses) {
+        buf_puts(b, "    seal:     cannot be read\n");
+        return;
+    }
+    char maker[256];
+    seal_cert_cn(maker, sizeof maker, ses->maker);
+    buf_puts(b, "    seal:     \"");
+    put_safe(b, ses->name);
+    buf_puts(b, "\", ");
+    buf_puts(b, ses->type == 1   ? "an organisation's seal"
+                : ses->type == 2 ? "a person's seal"
+                                 : "a seal");
+    buf_puts(b, ", esID ");
+    put_safe(b, ses->esid);
+    buf_printf(b, " (%s version %d)\n", ses->version == 4 ? "GB/T 38540" : "GM/T 0031",
+               ses->version);
+    buf_puts(b, "              valid ");
+    put_date(b, ses->valid_from);
+    buf_puts(b, " to ");
+    put_date(b, ses->valid_to);
+    buf_puts(b, sc->validity == 0  ? " (valid when signed)"
+                : sc->validity < 0 ? " (NOT yet valid when signed)"
+                                   : " (EXPIRED when signed)");
+    buf_puts(b, "; made by ");
+    put_safe(b, maker);
+    buf_printf(b, ", whose signature %s, %s\n", sc->maker_signature ? "holds" : "does NOT hold",
+               sc->maker_trusted ? "trusted" : "NOT trusted");
+    buf_printf(b, "              the signer is %s among the %zu it lists\n",
+               sc->signer_listed ? "one" : "NOT one", ses->n_listed);
+    buf_puts(b, "              picture: ");
+    put_safe(b, ses->picture_type);
+    buf_printf(b, ", %zu bytes, %dx%d mm", ses->picture_len, ses->width_mm, ses->height_mm);
+    if (s->seal_picture_px[0])
+        buf_printf(b, ", %ux%u px", s->seal_picture_px[0], s->seal_picture_px[1]);
+    buf_puts(b, !s->seal_picture_checked ? "\n"
+                : s->seal_picture_shown  ? "; shown on the page\n"
+                                         : "; NOT the picture shown\n");
+}
+
 static void render_text(buf *b, const seal_verify_report *r) {
     const char *ind = seal_verify_indication(r);
     const char *sub = crypto_subind_name(r->sub);
@@ -278,6 +332,7 @@ static void render_text(buf *b, const seal_verify_report *r) {
         if (c)
             buf_printf(b, "    chain:    %s\n",
                        c->chain_trusted ? "trusted" : "not trusted (no path to a --trust root)");
+        put_seal(b, s);
         put_mods(b, "changed after signing", s->mods, s->n_mods);
         put_mods(b, "permitted changes after signing", s->permitted, s->n_permitted);
         for (size_t k = 0; k < s->n_errors; k++) {

@@ -126,6 +126,102 @@ static void jstrs(buf *b, char *const *s, size_t n) {
     chk(buf_putc(b, ']'));
 }
 
+static void jbool(buf *b, bool v) {
+    chk(buf_puts(b, v ? "true" : "false"));
+}
+
+static const char *validity_name(int v) {
+    return v < 0 ? "not_yet_valid" : v > 0 ? "expired" : "valid";
+}
+
+/* The GB/T 38540 seal a signature carries (crypto_verify_result.seal) and what was found of
+ * it: null when the signature carries none. */
+static void jseal(buf *b, const seal_sig_report *s) {
+    const crypto_seal_check *sc = s->crypto ? s->crypto->seal : NULL;
+    if (!sc) {
+        chk(buf_puts(b, "null"));
+        return;
+    }
+    const crypto_ses *ses = sc->ses;
+    chk(buf_putc(b, '{'));
+    jkey(b, "readable", true);
+    jbool(b, ses != NULL);
+    if (ses) {
+        char maker[256];
+        seal_cert_cn(maker, sizeof maker, ses->maker);
+        jkey(b, "name", false);
+        jstr(b, ses->name);
+        jkey(b, "esid", false);
+        jstr(b, ses->esid);
+        jkey(b, "type", false);
+        chk(buf_printf(b, "%d", ses->type));
+        jkey(b, "version", false);
+        chk(buf_printf(b, "%d", ses->version));
+        jkey(b, "vid", false);
+        jstr(b, ses->vid);
+        jkey(b, "created", false);
+        jtime(b, ses->created);
+        jkey(b, "valid_from", false);
+        jtime(b, ses->valid_from);
+        jkey(b, "valid_to", false);
+        jtime(b, ses->valid_to);
+        jkey(b, "maker", false);
+        jstr(b, maker);
+        jkey(b, "maker_algorithm", false);
+        const char *alg = ses->sig_alg ? crypto_msg_alg_name(ses->sig_alg) : NULL;
+        jstr(b, alg ? alg : ses->sig_alg);
+        jkey(b, "certificates_listed", false);
+        chk(buf_printf(b, "%zu", ses->n_listed));
+        jkey(b, "listed_by", false);
+        jstr(b, ses->cert_list_type == 2 ? "digest" : "certificate");
+    }
+    jkey(b, "maker_signature", false);
+    jbool(b, sc->maker_signature);
+    jkey(b, "maker_trusted", false);
+    jbool(b, sc->maker_trusted);
+    jkey(b, "signer_listed", false);
+    jbool(b, sc->signer_listed);
+    jkey(b, "validity", false);
+    jstr(b, ses ? validity_name(sc->validity) : NULL);
+    jkey(b, "valid_at_signing", false);
+    jbool(b, ses && sc->validity == 0);
+    jkey(b, "picture", false);
+    if (ses) {
+        chk(buf_putc(b, '{'));
+        jkey(b, "type", true);
+        jstr(b, ses->picture_type);
+        jkey(b, "bytes", false);
+        chk(buf_printf(b, "%zu", ses->picture_len));
+        jkey(b, "width_mm", false);
+        chk(buf_printf(b, "%d", ses->width_mm));
+        jkey(b, "height_mm", false);
+        chk(buf_printf(b, "%d", ses->height_mm));
+        jkey(b, "width_px", false);
+        if (s->seal_picture_px[0])
+            chk(buf_printf(b, "%u", s->seal_picture_px[0]));
+        else
+            chk(buf_puts(b, "null"));
+        jkey(b, "height_px", false);
+        if (s->seal_picture_px[1])
+            chk(buf_printf(b, "%u", s->seal_picture_px[1]));
+        else
+            chk(buf_puts(b, "null"));
+        jkey(b, "shown", false);
+        if (s->seal_picture_checked)
+            jbool(b, s->seal_picture_shown);
+        else
+            chk(buf_puts(b, "null"));
+        jkey(b, "cause", false);
+        jstr(b, s->seal_picture_cause);
+        chk(buf_putc(b, '}'));
+    } else {
+        chk(buf_puts(b, "null"));
+    }
+    jkey(b, "cause", false);
+    jstr(b, sc->cause);
+    chk(buf_putc(b, '}'));
+}
+
 static void jsig(buf *b, const seal_sig_report *s) {
     const crypto_verify_result *c = s->crypto;
     chk(buf_putc(b, '{'));
@@ -200,6 +296,8 @@ static void jsig(buf *b, const seal_sig_report *s) {
         chk(buf_putc(b, '}'));
     }
     chk(buf_putc(b, ']'));
+    jkey(b, "seal", false);
+    jseal(b, s);
     jkey(b, "reason", false);
     jstr(b, s->reason);
     jkey(b, "location", false);

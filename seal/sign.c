@@ -79,13 +79,15 @@ static seal_err take_seal(seal_signer *s, crypto_signer_opts *so, const seal_sig
     if (ce == CRYPTO_E_IO)
         return seal_fail_lib(SEAL_E_IO, o->seal, crypto_errdetail());
     if (ce != CRYPTO_OK)
-        return seal_fail(SEAL_E_SEAL, "%s is not a seal eseal can read: %s", o->seal,
-                         crypto_errdetail());
+        return seal_fail_lib(SEAL_E_SEAL, o->seal, crypto_errdetail());
     const crypto_ses *ses = s->ses;
-    if ((ce = crypto_ses_check_maker(ses)) != CRYPTO_OK)
+    if ((ce = crypto_ses_check_maker(ses)) == CRYPTO_E_SIGN)
+        return seal_fail(SEAL_E_SEAL, "seal %s (\"%s\"): the seal maker's signature does not hold",
+                         o->seal, ses->name);
+    if (ce != CRYPTO_OK)
         return seal_fail(SEAL_E_SEAL,
-                         "seal %s (\"%s\"): the seal maker's signature does not hold: %s", o->seal,
-                         ses->name, crypto_errdetail());
+                         "seal %s (\"%s\"): the seal maker's signature cannot be checked: %s",
+                         o->seal, ses->name, crypto_errdetail());
     char cn[256];
     seal_cert_cn(cn, sizeof cn, s->cert);
     if (!crypto_ses_lists(ses, s->cert))

@@ -17,11 +17,11 @@
 #include "imaging/image.h"
 
 static int strongly_red(const uint8_t *p) {
-    return p[0] > 150 && p[1] < 110 && p[2] < 110 && p[0] - p[1] > 80;
+    return p[3] >= 128 && p[0] > 150 && p[1] < 110 && p[2] < 110 && p[0] - p[1] > 80;
 }
 
 static int pale_red(const uint8_t *p) {
-    return !strongly_red(p) && p[0] > 170 && p[0] - p[1] > 25 && p[0] - p[2] > 20;
+    return !strongly_red(p) && p[3] >= 128 && p[0] > 170 && p[0] - p[1] > 25 && p[0] - p[2] > 20;
 }
 
 static int differs(const uint8_t *a, const uint8_t *b) {

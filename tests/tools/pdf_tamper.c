@@ -10,6 +10,8 @@
  *   pdf_tamper repoint IN OUT   page 1's object number is pointed back at its first version
  *                               in the file by a new cross-reference section alone (no new
  *                               object: the bytes were there when the file was signed)
+ *   pdf_tamper sealpic IN OUT PNG  the appearance of the last signature's widget is replaced
+ *                               by one showing PNG instead (a seal's picture swapped)
  *
  * Exit 0 on success, 1 on failure with a message. */
 #include <stdio.h>
@@ -17,6 +19,7 @@
 #include <string.h>
 
 #include "base/fileio.h"
+#include "imaging/image.h"
 #include "pdf/pdf.h"
 #include "pdf/xref.h"
 
@@ -53,6 +56,77 @@ static bool last_sig(pdf_update *u, uint32_t *num, uint16_t *gen) {
         }
     }
     return found;
+}
+
+/* The last signature field of the form (a field with a /V reference). */
+static bool last_sig_field(pdf_update *u, uint32_t *num, uint16_t *gen, pdf_val **field) {
+    uint32_t cn;
+    uint16_t cg;
+    pdf_val *cat, *fields;
+    if (pdf_update_catalog(&cn, &cg, u) != PDF_OK || pdf_update_read(&cat, u, cn, cg) != PDF_OK)
+        return false;
+    fields = resolve_get(u, resolve_get(u, cat, "AcroForm"), "Fields");
+    bool found = false;
+    for (size_t i = 0; fields && fields->t == PV_ARRAY && i < fields->u.arr.n; i++) {
+        pdf_val *ref = fields->u.arr.items[i], *f;
+        if (ref->t != PV_REF || pdf_update_read(&f, u, ref->u.ref.num, ref->u.ref.gen) != PDF_OK)
+            continue;
+        pdf_val *v = pv_dict_get(f, "V");
+        if (v && v->t == PV_REF) {
+            *num = ref->u.ref.num;
+            *gen = ref->u.ref.gen;
+            *field = f;
+            found = true;
+        }
+    }
+    return found;
+}
+
+/* "sealpic": the widget's normal appearance (same object number) rewritten to show png. The
+ * image's streams must outlive the update (freed at the end). */
+static pdf_image *swapped;
+
+static pdf_err swap_picture(pdf_update *u, const char *png) {
+    arena *a = pdf_update_arena(u);
+    uint32_t fnum, img;
+    uint16_t fgen;
+    pdf_val *field, *ap, *n, *form;
+    img_rgba *rgba = NULL;
+    if (!last_sig_field(u, &fnum, &fgen, &field) || !(ap = resolve_get(u, field, "AP")) ||
+        !(n = pv_dict_get(ap, "N")) || n->t != PV_REF ||
+        pdf_update_read(&form, u, n->u.ref.num, n->u.ref.gen) != PDF_OK) {
+        fprintf(stderr, "pdf_tamper: the last signature has no appearance stream\n");
+        return PDF_E_ARG;
+    }
+    if (img_png_read_file(&rgba, png, NULL) != IMG_OK ||
+        pdf_image_from_rgba(&swapped, rgba->px, rgba->width, rgba->height) != PDF_OK) {
+        img_rgba_free(rgba);
+        fprintf(stderr, "pdf_tamper: cannot read %s\n", png);
+        return PDF_E_ARG;
+    }
+    pdf_err err = pdf_update_add_image(&img, u, swapped);
+    double w = 0, h = 0;
+    pdf_val *bbox = pv_dict_get(form, "BBox");
+    if (bbox && bbox->t == PV_ARRAY && bbox->u.arr.n == 4) {
+        pv_number(bbox->u.arr.items[2], &w);
+        pv_number(bbox->u.arr.items[3], &h);
+    }
+    char content[128];
+    int len = snprintf(content, sizeof content, "q %.4f 0 0 %.4f 0 0 cm /Im0 Do Q\n", w, h);
+    uint8_t *data = arena_memdup(a, content, (size_t)len);
+    pdf_val *d = pv_dict(a), *res = pv_dict(a), *xo = pv_dict(a);
+    pv_dict_set(a, d, "Type", pv_name(a, "XObject"));
+    pv_dict_set(a, d, "Subtype", pv_name(a, "Form"));
+    pv_dict_set(a, d, "BBox", bbox);
+    if (pv_dict_get(form, "Matrix"))
+        pv_dict_set(a, d, "Matrix", pv_dict_get(form, "Matrix"));
+    pv_dict_set(a, xo, "Im0", pv_ref(a, img, 0));
+    pv_dict_set(a, res, "XObject", xo);
+    pv_dict_set(a, d, "Resources", res);
+    if (err == PDF_OK)
+        err = pdf_update_put_stream(u, n->u.ref.num, d, data, (size_t)len);
+    img_rgba_free(rgba);
+    return err;
 }
 
 /* "repoint": appends a cross-reference table and trailer by hand. */
@@ -108,8 +182,9 @@ static int repoint(const char *in, const char *outp, uint32_t num, uint16_t gen)
 }
 
 int main(int argc, char **argv) {
-    if (argc != 4) {
-        fprintf(stderr, "usage: pdf_tamper content|annot|page|reason|noop|sneaky|repoint IN OUT\n");
+    if (argc != 4 && !(argc == 5 && strcmp(argv[1], "sealpic") == 0)) {
+        fprintf(stderr, "usage: pdf_tamper content|annot|page|reason|noop|sneaky|repoint IN OUT\n"
+                        "       pdf_tamper sealpic IN OUT PNG\n");
         return 2;
     }
     const char *mode = argv[1];
@@ -236,6 +311,8 @@ int main(int argc, char **argv) {
             goto done;
         }
         err = pv_array_push(a, fields, pv_ref(a, num, 0));
+    } else if (strcmp(mode, "sealpic") == 0) {
+        err = swap_picture(u, argv[4]);
     } else if (strcmp(mode, "noop") == 0) {
         pdf_val *cat;
         uint32_t cn;
@@ -267,5 +344,6 @@ done:
     pdf_output_free(&out);
     pdf_update_free(u);
     pdf_doc_free(doc);
+    pdf_image_free(swapped);
     return rc;
 }

@@ -1,0 +1,277 @@
+#!/usr/bin/env bash
+# GB/T 38540 seals inside PDF signatures: eseal sign --seal, stamp templates naming a seal and
+# autoseal batch carry the seal as a signed CMS attribute and show its picture; eseal verify
+# reports the seal and fails what does not hold. Judged from outside where it can be: pdfsig
+# for the signature, openssl cms for the signed attribute, pdftoppm for the picture on the
+# page. Seals that do not hold are put in by a rogue signer (tests/tools/resign.c: the
+# enterprise's key, a bad seal, the same placeholder), as an attacker would.
+source "$(dirname "$0")/../lib.sh"
+
+in="$ESEAL_SOURCE_DIR/samples/licence.pdf"
+rsa=(--key "$PKI/rsa2048.key" --cert "$PKI/rsa2048.pem" --chain "$PKI/chain.pem")
+ec=(--key "$PKI/ec256.key" --cert "$PKI/ec256.pem" --chain "$PKI/ec-chain.pem")
+anchors=(--trust "$PKI/root-ca.pem" --trust "$PKI/ec-root-ca.pem")
+cd "$tmp"
+
+# The seal maker: a P-256 key certified by the EC issuing CA (its root is ec-root-ca).
+openssl ecparam -name prime256v1 -genkey -noout 2>/dev/null | openssl pkcs8 -topk8 -nocrypt \
+    -out maker.key
+openssl req -new -key maker.key -subj "/C=CN/O=eseal test/CN=eseal Test Seal Maker" -out maker.csr
+printf 'basicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature,nonRepudiation\n' >maker.ext
+openssl x509 -req -in maker.csr -CA "$PKI/ec-issuing-ca.pem" -CAkey "$PKI/ec-issuing-ca.key" \
+    -days 365 -extfile maker.ext -out maker.pem 2>/dev/null
+
+# mkseal OUT FROM TO CERT... : a 42 x 42 mm seal of SEAL_PNG (times: seconds, or now+N/now-N)
+mkseal() {
+    local out=$1 from=$2 to=$3
+    shift 3
+    "$MAKE_SES" "$out" --picture "$SEAL_PNG" --size 42x42 --from "$from" --to "$to" \
+        --maker-key maker.key --maker-cert maker.pem --name "示例科技有限公司合同专用章" "$@"
+}
+mkseal ok.seal now-86400 now+31536000 "$PKI/rsa2048.pem" "$PKI/ec256.pem"
+mkseal ec-only.seal now-86400 now+31536000 "$PKI/ec256.pem"
+mkseal expired.seal now-864000 now-86400 "$PKI/rsa2048.pem" "$PKI/ec256.pem"
+mkseal future.seal now+86400 now+864000 "$PKI/rsa2048.pem" "$PKI/ec256.pem"
+mkseal hour.seal now-86400 now+3600 "$PKI/rsa2048.pem" "$PKI/ec256.pem"
+# a seal that lists a third certificate: a document signed with it has room for any of the
+# others in its placeholder, for the rogue signer
+mkseal wide.seal now-86400 now+31536000 "$PKI/rsa2048.pem" "$PKI/ec256.pem" "$PKI/rsa3072.pem"
+openssl asn1parse -inform DER -in ok.seal >/dev/null && pass "the seal parses with openssl asn1parse" ||
+    fail "openssl asn1parse ok.seal"
+
+# seal_edit IN OUT WHAT : the seal with one byte changed, its size kept: its esID's last
+# character (esid), or the year of validEnd moved on (validity)
+seal_edit() {
+    python3 - "$1" "$2" "$3" <<'EOF'
+import sys
+d = bytearray(open(sys.argv[1], "rb").read())
+if sys.argv[3] == "esid":
+    # SES_SealInfo: header SEQUENCE, then esID IA5String (tag 0x16)
+    i = d.index(b"\x16", d.index(b"ES") + 2 + 3 + 2)  # past "ES", version, Vid
+    n = d[i + 1]
+    c = i + 2 + n - 1
+    d[c] = ord("0") if d[c] != ord("0") else ord("1")
+else:
+    # the third GeneralizedTime (tag 0x18) of SES_ESPropertyInfo is validEnd
+    at = [k for k in range(len(d) - 17) if d[k] == 0x18 and d[k + 1] == 15 and d[k + 16] == ord("Z")]
+    e = at[2] + 2
+    d[e + 3] = ord("9") if d[e + 3] != ord("9") else ord("8")
+open(sys.argv[2], "wb").write(d)
+EOF
+}
+seal_edit ok.seal broken-esid.seal esid
+seal_edit ok.seal broken-validity.seal validity
+
+# red_count PNG DPI [BEFORE] : strongly red pixels (tests/tools/find_red.c)
+red_count() { "$FIND_RED" "$@" | awk '{print $5}'; }
+seal_red=$(red_count "$SEAL_PNG" "$(awk 'BEGIN { printf "%.3f", 496 / 42 * 25.4 }')")
+
+# vjson PDF [ARGS] : eseal verify --json
+vjson() {
+    local f=$1
+    shift
+    "$ESEAL" verify --json -q "$@" "$f" 2>/dev/null || true
+}
+# jcheck LABEL JSON PYTHON-EXPRESSION : the expression holds for the report r (and s, its first
+# signature; seal, its seal)
+jcheck() {
+    local label=$1 json=$2 expr=$3
+    if python3 -c '
+import json, sys
+r = json.loads(sys.argv[1]); s = r["signatures"][0] if r["signatures"] else {}
+seal = s.get("seal") or {}
+sys.exit(0 if eval(sys.argv[2]) else 1)' "$json" "$expr" 2>/dev/null; then
+        pass "$label"
+    else
+        fail "$label: $expr is false in: $json"
+    fi
+}
+
+# ---- signing with a seal: RSA and ECDSA
+for who in rsa ec; do
+    if [ $who = rsa ]; then key=("${rsa[@]}"); else key=("${ec[@]}"); fi
+    out=$who.pdf
+    if ! sign "$in" "$out" "${key[@]}" --seal ok.seal --rect 120,40; then
+        fail "$who: eseal sign --seal"
+        continue
+    fi
+    pdfsig_check "$out" 1 && pass "$who: pdfsig: Signature is Valid." || true
+    qpdf_check "$out" && prefix_kept "$in" "$out" || true
+    openssl_verify "$out" "$([ $who = rsa ] && echo "$PKI/root-ca.pem" || echo "$PKI/ec-root-ca.pem")" &&
+        pass "$who: openssl cms -verify" || true
+    # the seal among the SIGNED attributes, its one value the seal file itself
+    rm -f dump.pdf dump.pdf.sig*
+    cp "$out" dump.pdf
+    pdfsig -dump dump.pdf >/dev/null 2>&1 || true
+    attrs=$(openssl cms -cmsout -print -inform DER -in dump.pdf.sig0 2>/dev/null |
+        awk '/signedAttrs:/{on=1} /signatureAlgorithm:|unsignedAttrs:/{on=0} on')
+    grep -q 'object: undefined (2.25.30852577225667587897435140861070771898.2.1)' <<<"$attrs" &&
+        pass "$who: the seal attribute is a signed attribute" ||
+        fail "$who: no seal OID among the signed attributes"
+    seal_hex=$(xxd -p ok.seal | tr -d '\n')
+    xxd -p dump.pdf.sig0 | tr -d '\n' | grep -q "$seal_hex" &&
+        pass "$who: the attribute holds the seal's DER" || fail "$who: the seal's DER is not in the CMS"
+    ver=$(vjson "$out" "${anchors[@]}")
+    jcheck "$who: eseal verify TOTAL_PASSED" "$ver" \
+        'r["indication"] == "TOTAL_PASSED" and s["indication"] == "TOTAL_PASSED"'
+    jcheck "$who: seal reported" "$ver" \
+        'seal["readable"] and seal["name"] == "示例科技有限公司合同专用章" and seal["type"] == 1 and seal["version"] == 4 and len(seal["esid"]) > 0 and seal["maker"] == "eseal Test Seal Maker" and seal["maker_algorithm"] is not None and seal["valid_from"] < s["signing_time"] < seal["valid_to"] and seal["certificates_listed"] == 2'
+    jcheck "$who: seal checks" "$ver" \
+        'seal["maker_signature"] and seal["maker_trusted"] and seal["signer_listed"] and seal["validity"] == "valid" and seal["valid_at_signing"] and seal["cause"] is None'
+    size=$(stat -c %s "$SEAL_PNG")
+    jcheck "$who: seal picture reported and shown" "$ver" \
+        "seal['picture'] == {'type': 'PNG', 'bytes': $size, 'width_mm': 42, 'height_mm': 42, 'width_px': 496, 'height_px': 496, 'shown': True, 'cause': None}"
+    # what a reader shows: the seal's red ink where asked, 42 mm across, as much of it as the
+    # picture has (pixel counts scaled from the picture's 300 dpi to the rendering's 100)
+    seal_at "$out" "$in" 120 40 42 42 && pass "$who: pdftoppm shows the seal at 120,40, 42 mm" || true
+    page_red=$(red_count after.png 100 before.png)
+    awk -v p="$page_red" -v s="$seal_red" 'BEGIN { e = s / 9; exit (p > e * 0.8 && p < e * 1.25) ? 0 : 1 }' &&
+        pass "$who: red ink on the page matches the picture's ($page_red vs $seal_red/9)" ||
+        fail "$who: $page_red red pixels on the page, the picture has $seal_red at 3x the resolution"
+done
+txt=$("$ESEAL" verify "${anchors[@]}" rsa.pdf 2>&1 || true)
+grep -q 'seal:     "示例科技有限公司合同专用章", an organisation.s seal' <<<"$txt" &&
+    grep -q 'picture: PNG, .* 42x42 mm, 496x496 px; shown on the page' <<<"$txt" &&
+    pass "the table shows the seal" || fail "the table: $txt"
+
+# ---- usage errors and refusals: nothing written
+o=$tmp/refused.pdf
+rc=0
+"$ESEAL" sign "$in" "$o" "${rsa[@]}" --seal ok.seal --rect 120,40 --image "$SEAL_PNG" 2>/dev/null || rc=$?
+[ $rc -eq 2 ] && [ ! -e "$o" ] && pass "--image with --seal: usage error" || fail "--image with --seal"
+rc=0
+"$ESEAL" sign "$in" "$o" "${rsa[@]}" --rect 120,40 2>/dev/null || rc=$?
+[ $rc -eq 2 ] && [ ! -e "$o" ] && pass "--rect X,Y without --seal: usage error" || fail "--rect X,Y alone"
+refused "does not list the signer's certificate" "$o" "$ESEAL" sign "$in" "$o" "${rsa[@]}" \
+    --seal ec-only.seal --rect 120,40
+refused "expired at the signing time" "$o" "$ESEAL" sign "$in" "$o" "${rsa[@]}" \
+    --seal expired.seal --rect 120,40
+refused "not yet valid at the signing time" "$o" "$ESEAL" sign "$in" "$o" "${rsa[@]}" \
+    --seal future.seal --rect 120,40
+refused "maker's signature does not hold" "$o" "$ESEAL" sign "$in" "$o" "${rsa[@]}" \
+    --seal broken-esid.seal --rect 120,40
+refused "maker's signature does not hold" "$o" "$ESEAL" sign "$in" "$o" "${rsa[@]}" \
+    --seal broken-validity.seal --rect 120,40
+refused "must show it" "$o" "$ESEAL" sign "$in" "$o" "${rsa[@]}" --seal ok.seal
+refused "give its position alone" "$o" "$ESEAL" sign "$in" "$o" "${rsa[@]}" --seal ok.seal \
+    --rect 120,40,30,30
+sign "$in" sized.pdf "${rsa[@]}" --seal ok.seal --rect 120,40,42,42 &&
+    pass "--rect with the seal's own size" || fail "--rect 120,40,42,42"
+printf 'not a seal' >junk.seal
+refused "not a seal" "$o" "$ESEAL" sign "$in" "$o" "${rsa[@]}" --seal junk.seal \
+    --rect 120,40
+
+# ---- tampered: the verifier fails each with its reason
+sign "$in" base.pdf "${rsa[@]}" --seal wide.seal --rect 120,40 || fail "sign with wide.seal"
+# (a) the picture swapped in a later update
+"$PDF_TAMPER" sealpic rsa.pdf swapped.pdf "$BUREAU_PNG"
+ver=$(vjson swapped.pdf "${anchors[@]}")
+jcheck "(a) picture swapped: TOTAL_FAILED" "$ver" 'r["indication"] == "TOTAL_FAILED"'
+jcheck "(a) picture swapped: the cause named" "$ver" \
+    'any("is not the seal" in e and "picture" in e for e in s["errors"]) and seal["picture"]["shown"] is False and seal["maker_signature"] and seal["signer_listed"]'
+# (b) the maker's signature broken (esID changed; validity changed)
+for what in esid validity; do
+    "$RESIGN" base.pdf b-$what.pdf "$PKI/rsa2048.key" "$PKI/rsa2048.pem" broken-$what.seal "$PKI/chain.pem"
+    pdfsig_check b-$what.pdf 1 || true # the CMS itself holds
+    ver=$(vjson b-$what.pdf "${anchors[@]}")
+    jcheck "(b) maker signature broken ($what): TOTAL_FAILED" "$ver" \
+        's["indication"] == "TOTAL_FAILED" and s["sub_indication"] == "SIG_CRYPTO_FAILURE"'
+    jcheck "(b) maker signature broken ($what): the cause named" "$ver" \
+        'seal["maker_signature"] is False and "maker" in seal["cause"] and any("maker" in e for e in s["errors"])'
+done
+# (c) a seal that does not list the signer
+"$RESIGN" base.pdf c.pdf "$PKI/rsa2048.key" "$PKI/rsa2048.pem" ec-only.seal "$PKI/chain.pem"
+ver=$(vjson c.pdf "${anchors[@]}")
+jcheck "(c) signer not listed: TOTAL_FAILED" "$ver" 's["indication"] == "TOTAL_FAILED"'
+jcheck "(c) signer not listed: the cause named" "$ver" \
+    'seal["signer_listed"] is False and seal["maker_signature"] and "list" in seal["cause"]'
+# (d) a seal not valid at the signing time: expired, not yet valid
+for what in expired future; do
+    "$RESIGN" base.pdf d-$what.pdf "$PKI/rsa2048.key" "$PKI/rsa2048.pem" $what.seal "$PKI/chain.pem"
+    ver=$(vjson d-$what.pdf "${anchors[@]}")
+    want=$([ $what = expired ] && echo expired || echo not_yet_valid)
+    jcheck "(d) seal $what at the signing time: TOTAL_FAILED" "$ver" 's["indication"] == "TOTAL_FAILED"'
+    jcheck "(d) seal $what: the cause named" "$ver" \
+        "seal['validity'] == '$want' and not seal['valid_at_signing'] and seal['signer_listed'] and seal['maker_signature']"
+done
+# (e) the maker not trusted: its root not given
+ver=$(vjson rsa.pdf --trust "$PKI/root-ca.pem")
+jcheck "(e) maker not trusted: not TOTAL_PASSED" "$ver" 's["indication"] == "INDETERMINATE"'
+jcheck "(e) maker not trusted: the cause named" "$ver" \
+    'seal["maker_trusted"] is False and seal["maker_signature"] and "maker" in seal["cause"] and s["chain_trusted"]'
+
+# ---- a seal valid when signed, expired later: without a time-stamp nothing proves the
+# signing time (INDETERMINATE); with one, it stays TOTAL_PASSED (ETSI EN 319 102-1 5.6.2.1)
+later=$(date -u -d '+2 days' +%Y-%m-%dT%H:%M:%SZ)
+sign "$in" hour.pdf "${rsa[@]}" --seal hour.seal --rect 120,40 || fail "sign with hour.seal"
+ver=$(vjson hour.pdf "${anchors[@]}")
+jcheck "a seal valid for another hour: TOTAL_PASSED now" "$ver" 's["indication"] == "TOTAL_PASSED"'
+ver=$(vjson hour.pdf "${anchors[@]}" --at "$later")
+jcheck "two days later, no time-stamp: INDETERMINATE, OUT_OF_BOUNDS_NO_POE" "$ver" \
+    's["indication"] == "INDETERMINATE" and s["sub_indication"] == "OUT_OF_BOUNDS_NO_POE"'
+python3 "$ESEAL_SOURCE_DIR/tests/tools/openssl_tsa.py" --pki "$PKI" --dir "$tmp/ots" \
+    --port-file "$tmp/ots.port" >"$tmp/ots.log" 2>&1 &
+ots_pid=$!
+trap 'kill $ots_pid 2>/dev/null || true; cleanup' EXIT
+for i in $(seq 100); do [ -s "$tmp/ots.port" ] && break; sleep 0.1; done
+sign "$in" hour-t.pdf "${rsa[@]}" --seal hour.seal --rect 120,40 \
+    --tsa "http://127.0.0.1:$(cat "$tmp/ots.port")/tsa" || fail "sign B-T with hour.seal"
+ver=$(vjson hour-t.pdf "${anchors[@]}" --at "$later")
+jcheck "two days later, time-stamped within the seal's validity: TOTAL_PASSED" "$ver" \
+    's["indication"] == "TOTAL_PASSED" and s["signing_time_source"] == "timestamp" and seal["validity"] == "valid"'
+
+# ---- stamp templates naming a seal; autoseal batch
+tpl=$tmp/sealed-licence.json
+python3 - "$ESEAL_SOURCE_DIR/templates/export-licence.json" "$tpl" "$tmp/ok.seal" <<'EOF'
+import json, sys
+t = json.load(open(sys.argv[1]))
+t["name"] = "sealed-export-licence"
+t["seal"] = {"file": sys.argv[3], "at": t["seal"]["at"], "pages": "last"}
+json.dump(t, open(sys.argv[2], "w"), ensure_ascii=False)
+EOF
+vals=(--set licence_id=1.2.156.3005.2.11100000000013338W011.11990000MB0001234L.20240000128.001.A
+    --set enterprise=示例科技有限公司 --set credit_code=91990000MA0000001B
+    --set valid_from=2026-01-01 --set valid_to=2027-12-31)
+"$ESEAL" stamp "$in" stamped.pdf --template "$tpl" "${vals[@]}" "${rsa[@]}" -q ||
+    fail "eseal stamp with a template naming a seal"
+pdfsig_check stamped.pdf 1 && pass "stamp: pdfsig: Signature is Valid." || true
+ver=$(vjson stamped.pdf "${anchors[@]}")
+jcheck "stamp: TOTAL_PASSED, the seal carried and its picture the printed one" "$ver" \
+    'r["indication"] == "TOTAL_PASSED" and seal["name"] == "示例科技有限公司合同专用章" and seal["picture"]["shown"]'
+# the crisp seal prints (Ghostscript -dPrinted) where the template puts it, 42 mm across
+gs -q -dNOPAUSE -dBATCH -dSAFER -sDEVICE=png16m -r100 -dPrinted -dUseCropBox -dFirstPage=1 \
+    -dLastPage=1 -sOutputFile=printed.png stamped.pdf &&
+    gs -q -dNOPAUSE -dBATCH -dSAFER -sDEVICE=png16m -r100 -dPrinted -dUseCropBox -dFirstPage=1 \
+        -dLastPage=1 -sOutputFile=plain.png "$in" || fail "gs"
+got=$("$FIND_RED" printed.png 100 plain.png)
+awk -v g="$got" 'BEGIN { split(g, a, " "); exit (a[1] != "none" && a[3] - a[1] > 40 && a[3] - a[1] < 44) ? 0 : 1 }' &&
+    pass "stamp: the printed seal is 42 mm across ($got)" || fail "stamp: printed seal at [$got]"
+cp "$tpl" both.json
+python3 - both.json "$BUREAU_PNG" <<'EOF'
+import json, sys
+t = json.load(open(sys.argv[1])); t["seal"]["picture"] = sys.argv[2]
+json.dump(t, open(sys.argv[1], "w"), ensure_ascii=False)
+EOF
+refused "is not the picture of seal" "$o" "$ESEAL" stamp "$in" "$o" --template both.json \
+    "${vals[@]}" "${rsa[@]}"
+refused "--seal-image cannot go with a seal" "$o" "$ESEAL" stamp "$in" "$o" --template "$tpl" \
+    "${vals[@]}" "${rsa[@]}" --seal-image "$SEAL_PNG"
+refused "does not list the signer's certificate" "$o" "$ESEAL" stamp "$in" "$o" --template "$tpl" \
+    "${vals[@]}" "${rsa[@]}" --seal ec-only.seal
+
+mkdir -p batch-in
+for i in 1 2 3; do cp "$in" batch-in/l$i.pdf; done
+"$AUTOSEAL" batch batch-in batch-out --template "$tpl" "${vals[@]}" "${ec[@]}" --jobs 2 -q \
+    >batch.log 2>&1 || fail "autoseal batch: $(cat batch.log)"
+ver=$("$ESEAL" verify --json -q "${anchors[@]}" batch-out 2>/dev/null || true)
+n=$(grep -c '"indication":"TOTAL_PASSED","sub_indication":null' <<<"$ver" || true)
+shown=$(grep -c '"shown":true' <<<"$ver" || true)
+[ "$n" = 3 ] && [ "$shown" = 3 ] && pass "autoseal batch: 3 sealed, each TOTAL_PASSED with the seal shown" ||
+    fail "autoseal batch: $n passed, $shown shown: $ver"
+out=$("$AUTOSEAL" batch batch-in batch-bad --template "$tpl" "${vals[@]}" "${rsa[@]}" \
+    --seal ec-only.seal --jobs 2 -q 2>&1) && fail "autoseal batch with a seal not listing the signer" ||
+    { [ "$(grep -c 'does not list' <<<"$out")" = 1 ] && [ -z "$(ls batch-bad 2>/dev/null)" ] &&
+        pass "autoseal batch: a seal not listing the signer refused once, nothing written" ||
+        fail "autoseal batch refusal: $out"; }
+
+finish

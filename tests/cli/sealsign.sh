@@ -129,6 +129,31 @@ for who in rsa ec; do
         pass "$who: red ink on the page matches the picture's ($page_red vs $seal_red/9)" ||
         fail "$who: $page_red red pixels on the page, the picture has $seal_red at 3x the resolution"
 done
+# into an existing visible field (the application form's "seal", 42 mm square)
+form="$CORPUS/inputs/p07_appform_lo_sigfield_seal.pdf"
+if sign "$form" field.pdf "${rsa[@]}" --field seal --seal ok.seal; then
+    pdfsig_check field.pdf 1 && pass "into field 'seal': pdfsig: Signature is Valid." || true
+    ver=$(vjson field.pdf "${anchors[@]}")
+    jcheck "into field 'seal': TOTAL_PASSED, the seal shown" "$ver" \
+        's["indication"] == "TOTAL_PASSED" and s["field"] == "seal" and seal["picture"]["shown"]'
+    seal_at field.pdf "$form" 117.5 86.1 42 42 && pass "into field 'seal': the seal fills it" || true
+else
+    fail "sign --field seal --seal"
+fi
+
+# a seal whose picture is a JPEG (a page rendered by pdftoppm), 50 x 70 mm
+pdftoppm -r 30 -jpeg -singlefile "$in" pic
+"$MAKE_SES" jpeg.seal --picture pic.jpg --type JPG --size 50x70 --from now-86400 \
+    --to now+31536000 --maker-key maker.key --maker-cert maker.pem "$PKI/rsa2048.pem"
+if sign "$in" jpeg.pdf "${rsa[@]}" --seal jpeg.seal --rect 20,20; then
+    pdfsig_check jpeg.pdf 1 && pass "JPEG seal: pdfsig: Signature is Valid." || true
+    ver=$(vjson jpeg.pdf "${anchors[@]}")
+    jcheck "JPEG seal: TOTAL_PASSED, the picture shown" "$ver" \
+        's["indication"] == "TOTAL_PASSED" and seal["picture"]["type"] == "JPG" and seal["picture"]["width_mm"] == 50 and seal["picture"]["height_mm"] == 70 and seal["picture"]["shown"]'
+else
+    fail "sign with a JPEG seal"
+fi
+
 txt=$("$ESEAL" verify "${anchors[@]}" rsa.pdf 2>&1 || true)
 grep -q 'seal:     "示例科技有限公司合同专用章", an organisation.s seal' <<<"$txt" &&
     grep -q 'picture: PNG, .* 42x42 mm, 496x496 px; shown on the page' <<<"$txt" &&
@@ -160,6 +185,7 @@ sign "$in" sized.pdf "${rsa[@]}" --seal ok.seal --rect 120,40,42,42 &&
 printf 'not a seal' >junk.seal
 refused "not a seal" "$o" "$ESEAL" sign "$in" "$o" "${rsa[@]}" --seal junk.seal \
     --rect 120,40
+refused "no such file" "$o" "$ESEAL" sign "$in" "$o" "${rsa[@]}" --seal missing.seal --rect 120,40
 
 # ---- tampered: the verifier fails each with its reason
 sign "$in" base.pdf "${rsa[@]}" --seal wide.seal --rect 120,40 || fail "sign with wide.seal"

@@ -1,5 +1,5 @@
 /* Electronic seals: GB/T 38540-2020 SES_Seal (header version 4), made and read; GM/T 0031-2014
- * SESeal (header version 2 or 3, the layout with SES_SignInfo) read. A seal binds a picture and
+ * SESeal (header version 1 to 3, the layout with SES_SignInfo) read. A seal binds a picture and
  * a name to the certificates of the signers allowed to use it, for a period, under the seal
  * maker's signature. It knows nothing of PDF: a PDF signature carries a seal as the signed CMS
  * attribute CRYPTO_OID_SEAL_ATTR whose one value is the SES_Seal DER.
@@ -51,7 +51,8 @@
 
 /* A seal as read. Every string is NUL-terminated and holds no NUL; names are UTF-8. */
 typedef struct crypto_ses {
-    int version;    /* SES_Header.version: 4 (GB/T 38540-2020), 2 or 3 (GM/T 0031-2014) */
+    int version;    /* SES_Header.version: 4 (GB/T 38540-2020), 1 to 3 (GM/T 0031-2014: 2;
+                       some producers write 3, ofdrw 1) */
     char *vid;      /* the vendor's identifier */
     char *esid;     /* the seal's identifier */
     int type;       /* 1 an organisation's seal, 2 a person's; others as found */
@@ -79,12 +80,25 @@ crypto_err crypto_ses_load(crypto_ses **out, const char *path);
 void crypto_ses_free(crypto_ses *s);
 /* The DER the seal was read from (borrowed). */
 const uint8_t *crypto_ses_der(const crypto_ses *s, size_t *len);
+/* SES_SealInfo's bytes as found in the seal (borrowed): what a version 4 maker signed. */
+const uint8_t *crypto_ses_info_der(const crypto_ses *s, size_t *len);
+/* Entry i of a certListType 2 list: CertDigestObj.type (printable ASCII) and value (borrowed);
+ * false for type 1 or i out of range. */
+bool crypto_ses_digest(const crypto_ses *s, size_t i, const char **type, const uint8_t **value,
+                       size_t *len);
+/* How many ExtData the seal carries (none critical: a critical one is refused). */
+size_t crypto_ses_ext_count(const crypto_ses *s);
 
 /* The maker's signature over what GB/T 38540 (or GM/T 0031) says is signed, with the maker
  * certificate's key: CRYPTO_OK when it holds, CRYPTO_E_SIGN when it does not,
  * CRYPTO_E_ALGORITHM when the algorithm is not supported or does not fit the key. The maker's
  * certificate is not validated here (see crypto_verify_result.seal). */
 crypto_err crypto_ses_check_maker(const crypto_ses *s);
+/* After crypto_ses_check_maker held, what the signature was found over, in words
+ * ("SES_SealInfo"; for GM/T 0031 "SEQUENCE { esealInfo, cert, signatureAlgorithm }" or
+ * "esealInfo alone", and "(signature as r||s)" for a raw SM2 value); NULL otherwise. Checking
+ * records this in the seal: one thread at a time per seal. */
+const char *crypto_ses_signed_over(const crypto_ses *s);
 /* Whether the seal lists cert among its signers: the same DER (certListType 1) or a digest of
  * its DER (certListType 2, digest named by CertDigestObj.type: "SM3", "SHA256", "SHA-256",
  * ... or a dotted OID). */

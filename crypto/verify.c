@@ -14,6 +14,7 @@
 #include <openssl/x509v3.h>
 
 #include "crypto/internal.h"
+#include "crypto/ses.h"
 #include "crypto/verify_int.h"
 
 const char *crypto_indication_name(crypto_indication ind) {
@@ -509,6 +510,11 @@ void crypto_verify_result_free(crypto_verify_result *r) {
         free(r->timestamps[i].cause);
     }
     free(r->timestamps);
+    if (r->seal) {
+        crypto_ses_free(r->seal->ses);
+        free(r->seal->cause);
+        free(r->seal);
+    }
     free(r);
 }
 
@@ -636,6 +642,8 @@ static crypto_err eval_signature(sig_eval *e, crypto_verify_result *r, vctx *vc,
         at = best;
     r->signing_time = best ? best : believed ? claimed : at;
     eval_certificate(e, vc, at, best != 0, ROLE_SIGNER);
+    if ((err = eval_seal(e, r, vc, si, at, best != 0, believed ? claimed : 0)) != CRYPTO_OK)
+        goto out;
     for (size_t i = 0; i < r->n_timestamps; i++) {
         const crypto_timestamp *ts = &r->timestamps[i];
         if (ts->indication != CRYPTO_TOTAL_PASSED)

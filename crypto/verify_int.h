@@ -126,6 +126,14 @@ typedef enum cert_role { ROLE_SIGNER, ROLE_TSA } cert_role;
  * proves the signature existed at that time. */
 void eval_certificate(sig_eval *e, vctx *vc, time_t at, bool poe, cert_role role);
 
+/* ---- sealcheck.c ---- */
+
+/* The seal the SignerInfo carries as a signed attribute (crypto/ses.h), if any, into r->seal,
+ * its findings noted on e: at is the time the signer's certificate was validated at (a
+ * time-stamp's when poe, else now), claimed the signing time the signer gives (0: none). */
+crypto_err eval_seal(sig_eval *e, crypto_verify_result *r, vctx *vc, CMS_SignerInfo *si, time_t at,
+                     bool poe, time_t claimed);
+
 /* ---- trust.c ---- */
 
 /* The certificate of exactly this DER, parsed once per process (a new reference), or NULL. */

@@ -99,6 +99,16 @@ fi
     --set valid_from=2024-03-15 --set valid_to=2024-12-31 2>"$tmp/stamp.err" &&
     pdfsig_check "$tmp/stamped.pdf" 1 && pass "eseal stamp with a token key" ||
     fail "eseal stamp with a token key: $(cat "$tmp/stamp.err")"
+# a GB/T 38540 seal made by a maker key in the token, its certificate the token's
+if "$ESEAL" seal make --picture "$SEAL_PNG" --name 示例科技有限公司 --cert "$PKI/ec256.pem" \
+    --valid-to 2030-12-31 --maker-key "pkcs11:token=ent-0001;object=seal" \
+    --maker-pass-file "$tmp/pin" "$tmp/token.seal" 2>"$tmp/make.err"; then
+    "$ESEAL" seal show --json "$tmp/token.seal" | grep -q '"maker_signature":{"valid":true' &&
+        "$ESEAL" seal show --json "$tmp/token.seal" | grep -q '"subject":"CN=Token seal' &&
+        pass "seal make with the maker key in the token" || fail "seal show of the token's seal"
+else
+    fail "seal make with a token key: $(cat "$tmp/make.err")"
+fi
 
 # ---- bad URIs and missing PINs: one clear line each ----
 refused "unknown attribute 'objekt'" "$tmp/x.pdf" "$ESEAL" sign "$in" "$tmp/x.pdf" \

@@ -3,8 +3,9 @@
 # autoseal batch carry the seal as a signed CMS attribute and show its picture; eseal verify
 # reports the seal and fails what does not hold. Judged from outside where it can be: pdfsig
 # for the signature, openssl cms for the signed attribute, pdftoppm for the picture on the
-# page. Seals that do not hold are put in by a rogue signer (tests/tools/resign.c: the
-# enterprise's key, a bad seal, the same placeholder), as an attacker would.
+# page. Seals are made with eseal seal make; those that do not hold are put in by a rogue
+# signer (tests/tools/resign.c: the enterprise's key, a bad seal, the same placeholder), as an
+# attacker would.
 source "$(dirname "$0")/../lib.sh"
 
 in="$ESEAL_SOURCE_DIR/samples/licence.pdf"
@@ -13,20 +14,29 @@ ec=(--key "$PKI/ec256.key" --cert "$PKI/ec256.pem" --chain "$PKI/ec-chain.pem")
 anchors=(--trust "$PKI/root-ca.pem" --trust "$PKI/ec-root-ca.pem")
 cd "$tmp"
 
-# The seal maker: a P-256 key certified by the EC issuing CA (its root is ec-root-ca).
+# The seal maker: a P-256 key certified by the EC root itself (a seal carries the maker's
+# certificate alone, so an intermediate would have to reach the verifier some other way).
 openssl ecparam -name prime256v1 -genkey -noout 2>/dev/null | openssl pkcs8 -topk8 -nocrypt \
     -out maker.key
 openssl req -new -key maker.key -subj "/C=CN/O=eseal test/CN=eseal Test Seal Maker" -out maker.csr
 printf 'basicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature,nonRepudiation\n' >maker.ext
-openssl x509 -req -in maker.csr -CA "$PKI/ec-issuing-ca.pem" -CAkey "$PKI/ec-issuing-ca.key" \
+openssl x509 -req -in maker.csr -CA "$PKI/ec-root-ca.pem" -CAkey "$PKI/ec-root-ca.key" \
     -days 365 -extfile maker.ext -out maker.pem 2>/dev/null
 
-# mkseal OUT FROM TO CERT... : a 42 x 42 mm seal of SEAL_PNG (times: seconds, or now+N/now-N)
+# at now+N|now-N : that many seconds from now, as eseal seal make takes times
+at() { date -u -d "@$(($(date +%s) ${1#now}))" +%Y-%m-%dT%H:%M:%SZ; }
+# mkseal OUT FROM TO CERT... [-- MAKE-OPTIONS] : a 42 x 42 mm seal of SEAL_PNG by eseal seal make
 mkseal() {
-    local out=$1 from=$2 to=$3
+    local out=$1 from=$2 to=$3 certs=()
     shift 3
-    "$MAKE_SES" "$out" --picture "$SEAL_PNG" --size 42x42 --from "$from" --to "$to" \
-        --maker-key maker.key --maker-cert maker.pem --name "示例科技有限公司合同专用章" "$@"
+    while [ $# -gt 0 ] && [ "$1" != -- ]; do
+        certs+=(--cert "$1")
+        shift
+    done
+    [ $# -gt 0 ] && shift
+    "$ESEAL" seal make --picture "$SEAL_PNG" --name "示例科技有限公司合同专用章" "${certs[@]}" \
+        --valid-from "$(at "$from")" --valid-to "$(at "$to")" --maker-key maker.key \
+        --maker-cert maker.pem "$@" "$out" >/dev/null
 }
 mkseal ok.seal now-86400 now+31536000 "$PKI/rsa2048.pem" "$PKI/ec256.pem"
 mkseal ec-only.seal now-86400 now+31536000 "$PKI/ec256.pem"
@@ -141,10 +151,22 @@ else
     fail "sign --field seal --seal"
 fi
 
+# a seal that lists certificate digests (certListType 2)
+mkseal digests.seal now-86400 now+31536000 "$PKI/rsa2048.pem" -- --cert-digests
+if sign "$in" digests.pdf "${rsa[@]}" --seal digests.seal --rect 120,40; then
+    ver=$(vjson digests.pdf "${anchors[@]}")
+    jcheck "a seal listing digests: TOTAL_PASSED" "$ver" \
+        's["indication"] == "TOTAL_PASSED" and seal["listed_by"] == "digest" and seal["signer_listed"]'
+else
+    fail "sign with a seal listing digests"
+fi
+refused "does not list the signer's certificate" "$tmp/refused.pdf" "$ESEAL" sign "$in" \
+    "$tmp/refused.pdf" "${ec[@]}" --seal digests.seal --rect 120,40
+
 # a seal whose picture is a JPEG (a page rendered by pdftoppm), 50 x 70 mm
 pdftoppm -r 30 -jpeg -singlefile "$in" pic
-"$MAKE_SES" jpeg.seal --picture pic.jpg --type JPG --size 50x70 --from now-86400 \
-    --to now+31536000 --maker-key maker.key --maker-cert maker.pem "$PKI/rsa2048.pem"
+"$ESEAL" seal make --picture pic.jpg --name "JPEG" --cert "$PKI/rsa2048.pem" --size-mm 50x70 \
+    --valid-to "$(at now+31536000)" --maker-key maker.key --maker-cert maker.pem jpeg.seal >/dev/null
 if sign "$in" jpeg.pdf "${rsa[@]}" --seal jpeg.seal --rect 20,20; then
     pdfsig_check jpeg.pdf 1 && pass "JPEG seal: pdfsig: Signature is Valid." || true
     ver=$(vjson jpeg.pdf "${anchors[@]}")
@@ -210,7 +232,7 @@ done
 ver=$(vjson c.pdf "${anchors[@]}")
 jcheck "(c) signer not listed: TOTAL_FAILED" "$ver" 's["indication"] == "TOTAL_FAILED"'
 jcheck "(c) signer not listed: the cause named" "$ver" \
-    'seal["signer_listed"] is False and seal["maker_signature"] and "list" in seal["cause"]'
+    'seal["signer_listed"] is False and seal["maker_signature"] and "not one of the seal" in seal["cause"]'
 # (d) a seal not valid at the signing time: expired, not yet valid
 for what in expired future; do
     "$RESIGN" base.pdf d-$what.pdf "$PKI/rsa2048.key" "$PKI/rsa2048.pem" $what.seal "$PKI/chain.pem"

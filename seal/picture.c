@@ -28,14 +28,15 @@
 #include "seal/internal.h"
 #include "seal/verify_internal.h"
 
-#define PIC_MAX_FORM_DEPTH 4       /* forms calling forms */
-#define PIC_MAX_CONTENT (1u << 20) /* decoded bytes of one content stream */
-#define PIC_MAX_OPS 10000          /* operators in all the content read */
-#define PIC_MAX_IMAGES 16          /* images painted */
-#define PIC_MAX_Q 28               /* nesting of q (ISO 32000-2 Annex C) */
-#define PIC_MAX_WIDGETS 16         /* widgets of one signature field */
-#define PIC_MAX_ANNOTS 10000       /* annotations looked at on one page */
-#define PIC_MAX_PIXELS (40u * 1000 * 1000)
+#define PIC_MAX_FORM_DEPTH 4               /* forms calling forms */
+#define PIC_MAX_CONTENT (1u << 20)         /* decoded bytes of one content stream */
+#define PIC_MAX_OPS 10000                  /* operators in all the content read */
+#define PIC_MAX_IMAGES 4                   /* images painted (a seal's appearance paints one) */
+#define PIC_MAX_FORMS 16                   /* form XObjects run, the appearance's own included */
+#define PIC_MAX_Q 28                       /* nesting of q (ISO 32000-2 Annex C) */
+#define PIC_MAX_WIDGETS 16                 /* widgets of one signature field */
+#define PIC_MAX_ANNOTS 10000               /* annotations looked at on one page */
+#define PIC_MAX_PIXELS (16u * 1000 * 1000) /* the seal's picture (992 px at 600 dpi, 42 mm) */
 #define PIC_JPEG_TOLERANCE 3
 
 static const double PT_PER_MM = 72.0 / 25.4;
@@ -111,6 +112,7 @@ typedef struct pic_ctx {
     double crop[4];  /* the page's crop box */
     size_t ops;      /* operators read so far */
     size_t images;   /* images painted so far */
+    size_t forms;    /* forms run so far */
     char cause[512]; /* why the widget does not show the seal's picture */
     seal_err err;    /* out of memory */
 } pic_ctx;
@@ -348,6 +350,8 @@ static bool run_form(pic_ctx *c, const pdf_robj *form, mat ctm, const double cli
     const pdf_val *fd = form->val;
     double bbox[4], clip[4];
     mat m;
+    if (++c->forms > PIC_MAX_FORMS)
+        return bad(c, "the seal's appearance runs more than %d forms", PIC_MAX_FORMS);
     if (pv_dict_get(fd, "OC"))
         return bad(c, "the seal's appearance is optional content a reader may hide");
     if (!read_rect(bbox, pv_dict_get(fd, "BBox")) || !read_matrix(&m, pv_dict_get(fd, "Matrix")))
@@ -581,8 +585,8 @@ seal_err verify_seal_picture(char **cause, uint32_t px[2], pdf_raw *raw, uint32_
         goto out;
     }
     img_limits lim = {.max_bytes = CRYPTO_SES_MAX_DER,
-                      .max_width = 20000,
-                      .max_height = 20000,
+                      .max_width = 8000,
+                      .max_height = 8000,
                       .max_pixels = PIC_MAX_PIXELS};
     img_err ie = img_decode(&img, pic->bytes, pic->len, &lim);
     if (ie == IMG_E_NOMEM) {

@@ -50,6 +50,7 @@ typedef struct variant {
     const char *page_extra;
     bool nested; /* the appearance calls a form that paints the image */
     bool swap;   /* a later revision replaces the image with another picture */
+    bool loop;   /* the appearance calls itself */
 } variant;
 
 static void deflate_into(uint8_t **out, size_t *len, const uint8_t *p, size_t n) {
@@ -128,7 +129,12 @@ static void build(pb *b, const variant *v, const uint8_t *px) {
     pb_obj(b, 5, body);
     pb_obj(b, 6, "<</Type/Sig/Filter/Adobe.PPKLite/SubFilter/ETSI.CAdES.detached>>");
     const char *content = v->content ? v->content : "q " SIDE " 0 0 " SIDE " 0 0 cm /Im0 Do Q\n";
-    if (v->nested) {
+    if (v->loop) {
+        pb_stream(b, 7,
+                  "/Type/XObject/Subtype/Form/BBox[0 0 " SIDE " " SIDE "]"
+                  "/Resources<</XObject<</Fm0 7 0 R/Im0 8 0 R>>>>",
+                  "/Fm0 Do", 7);
+    } else if (v->nested) {
         pb_stream(b, 7,
                   "/Type/XObject/Subtype/Form/BBox[0 0 " SIDE " " SIDE "]"
                   "/Resources<</XObject<</Fm0 10 0 R>>>>",
@@ -251,6 +257,8 @@ int main(void) {
            "crop box");
     expect("a page scaled down by UserUnit 0.4", &(variant){.page_extra = "/UserUnit 0.4"}, png,
            len, px, "less than half");
+    expect("an appearance calling itself", &(variant){.loop = true}, png, len, px,
+           "nests forms more than 4 deep");
     expect("unbalanced", &(variant){.content = "q /Im0\n"}, png, len, px, "operands");
     free(png);
     return check_report("test_seal_picture");

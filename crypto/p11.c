@@ -932,6 +932,18 @@ out:
     return pkey;
 }
 
+/* An EC key whose CKA_EC_PARAMS name the SM2 curve {1 2 156 10197 1 301} (GB/T 32918.5).
+ * PKCS#11 v2.40 defines CKM_ECDSA only: SM2's signature (Z with the signer's ID, GB/T
+ * 32918.2 6.1) has no standard mechanism. */
+static bool ec_on_sm2(p11_module *m, CK_SESSION_HANDLE s, CK_OBJECT_HANDLE o) {
+    static const uint8_t sm2[] = {0x06, 0x08, 0x2A, 0x81, 0x1C, 0xCF, 0x55, 0x01, 0x82, 0x2D};
+    size_t len = 0;
+    uint8_t *params = get_attr(&len, m, s, o, CKA_EC_PARAMS);
+    bool yes = params && len == sizeof sm2 && memcmp(params, sm2, len) == 0;
+    free(params);
+    return yes;
+}
+
 /* Objects of a class with the URI's object label and id (either may be absent). */
 static crypto_err find_by_uri(CK_OBJECT_HANDLE *objs, CK_ULONG *n, p11_module *m,
                               CK_SESSION_HANDLE s, CK_OBJECT_CLASS cls, const char *label,
@@ -1114,6 +1126,14 @@ crypto_err crypto_p11_key_open(crypto_p11_key **out, EVP_PKEY **pub, X509 **cert
     if (!get_ulong(&k->kt, k->m, k->session, k->obj, CKA_KEY_TYPE) ||
         (k->kt != CKK_RSA && k->kt != CKK_EC)) {
         err = p11_fail(CRYPTO_E_ALGORITHM, "token '%s': the key is neither RSA nor EC", t.label);
+        goto out;
+    }
+    if (k->kt == CKK_EC && ec_on_sm2(k->m, k->session, k->obj)) {
+        err = p11_fail(CRYPTO_E_ALGORITHM,
+                       "token '%s': the key is on the SM2 curve, and PKCS#11 has no standard SM2 "
+                       "mechanism: the token would sign plain ECDSA, not SM2 with its ID (GB/T "
+                       "32918.2); use an SM2 key file",
+                       t.label);
         goto out;
     }
     if (!get_bool(k->m, k->session, k->obj, CKA_SIGN)) {

@@ -148,7 +148,9 @@ static X509 *issue(crypto_key *ca, X509 *ca_cert, crypto_profile prof, const cha
     X509_NAME *name = NULL;
     X509 *c = NULL;
     CHECK_INT(crypto_name_parse(&name, dn), CRYPTO_OK);
-    crypto_cert_spec spec = {prof, name, pub, 0, 365, crl_url, NULL};
+    /* each shorter than its issuer's, which the CA requires */
+    int days = prof == CRYPTO_PROFILE_ROOT ? 3650 : prof == CRYPTO_PROFILE_ISSUING ? 1825 : 365;
+    crypto_cert_spec spec = {prof, name, pub, 0, days, crl_url, NULL};
     crypto_err err = crypto_ca_issue(&c, ca, ca_cert, &spec);
     if (err != CRYPTO_OK)
         fprintf(stderr, "crypto_ca_issue: %s\n", crypto_errdetail());

@@ -220,6 +220,24 @@ for f in p12 trad trad-sm2 pk; do
     is '.indication == "TOTAL_PASSED" and .signatures[0].algorithm == "SM2"' "SM2 key as $f: TOTAL_PASSED"
 done
 
+# ---- autoseal batch: the key process alone holds the SM2 key and signs for the workers (SM3 in
+# its protocol); the licence's QR token is signed with the same key (SM2, r||s)
+mkdir -p batch-in
+cp "$in" batch-in/a.pdf
+cp "$CORPUS/inputs/p04_licence_chromium.pdf" batch-in/b.pdf
+lid=1.2.156.3005.2.11100000000013338W011.11990000MB0001234L.20240000128.001.A
+if "$AUTOSEAL" batch batch-in batch-out --template "$ESEAL_SOURCE_DIR/templates/export-licence.json" \
+    --seal-image "$BUREAU_PNG" "${ent[@]}" --jobs 2 --set licence_id=$lid --set enterprise=示例科技有限公司 \
+    --set credit_code=91990000MA0000001B --set valid_from=2024-03-15 --set valid_to=2024-12-31 >batch.out; then
+    for f in a b; do
+        verified batch-out/$f.pdf "${trust[@]}" --online
+        is '.indication == "TOTAL_PASSED" and .signatures[0].algorithm == "SM2"' \
+            "autoseal batch (key process), $f.pdf stamped and signed with SM2: TOTAL_PASSED"
+    done
+else
+    fail "autoseal batch with an SM2 key: $(cat batch.out)"
+fi
+
 # ---- pdfsig (poppler over NSS) knows no SM3/SM2: shown, not judged
 ps=$(pdfsig B-B.pdf 2>&1 || true)
 grep -q 'Signer Certificate Common Name: SM2 Enterprise' <<<"$ps" && grep -q 'Total document signed' <<<"$ps" &&
@@ -295,5 +313,14 @@ verified after.pdf "${trust[@]}" --online
 is '.signatures[0].revocation == "revoked"' "revoked, as the SM2 CA's CRL says"
 verified pk.pdf "${trust[@]}" --online
 is '.indication == "TOTAL_PASSED" and .signatures[0].revocation == "good"' "not revoked, as the SM2 CA's CRL says"
+# B-LT gathers the CRLs then (checked with the ID) and embeds them
+if sign "$in" crl-lt.pdf --key pk.key --cert pk.pem --chain chain.pem --level B-LT --tsa "$tsa"; then
+    verified crl-lt.pdf "${trust[@]}"
+    is '.indication == "TOTAL_PASSED" and .signatures[0].revocation == "good"' \
+        "B-LT with the SM2 CA's CRLs embedded: TOTAL_PASSED offline"
+else
+    fail "B-LT from the SM2 CA's CRL"
+fi
+refused "revoked" lt-revoked.pdf "$ESEAL" sign "$in" lt-revoked.pdf "${ent[@]}" --level B-LT --tsa "$tsa"
 
 finish

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include <openssl/cms.h>
+#include <openssl/ec.h>
 #include <openssl/err.h>
 #include <openssl/ocsp.h>
 #include <openssl/pem.h>
@@ -640,6 +641,30 @@ static void test_key_files(const pki *p, crypto_trust *t) {
     sk_X509_pop_free(ch, X509_free);
 }
 
+/* Compact signatures (the licence QR token) with an SM2 key: r||s of SM2 with SM3 and the ID. */
+static void test_compact(const pki *p) {
+    static const uint8_t msg[] = "licence 1.2.156.3005.2.11100000000013338W011";
+    uint8_t sig[128];
+    size_t n = sizeof sig;
+    EVP_PKEY *pub = crypto_key_public(p->leaf);
+    CHECK_INT(crypto_key_compact_size(p->leaf), 64);
+    CHECK_INT(crypto_key_sign_compact(sig, &n, p->leaf, msg, sizeof msg - 1), CRYPTO_OK);
+    CHECK_INT(n, 64);
+    CHECK_INT(crypto_verify_compact(pub, sig, n, msg, sizeof msg - 1), CRYPTO_OK);
+    CHECK_INT(crypto_verify_compact(pub, sig, n, msg, sizeof msg - 2), CRYPTO_E_SIGN);
+    CHECK_INT(crypto_verify_compact(pub, sig, n - 1, msg, sizeof msg - 1), CRYPTO_E_SIGN);
+    /* OpenSSL reads it as an SM2 signature with the ID */
+    ECDSA_SIG *es = ECDSA_SIG_new();
+    unsigned char *der = NULL;
+    CHECK(es && ECDSA_SIG_set0(es, BN_bin2bn(sig, 32, NULL), BN_bin2bn(sig + 32, 32, NULL)));
+    int dl = i2d_ECDSA_SIG(es, &der);
+    span d = {der, (size_t)dl}, m = {msg, sizeof msg - 1};
+    CHECK_INT(openssl_verify(pub, CRYPTO_SM2_ID, d, m), 1);
+    CHECK(openssl_verify(pub, NULL, d, m) != 1);
+    OPENSSL_free(der);
+    ECDSA_SIG_free(es);
+}
+
 typedef struct served {
     int fd;
     crypto_key *key;
@@ -697,6 +722,7 @@ int main(void) {
     test_csr(&p);
     test_key_files(&p, t);
     test_key_process(&p, t);
+    test_compact(&p);
     crypto_trust_free(t);
     crypto_trust_free(wrong);
     pki_free(&p);

@@ -1899,7 +1899,8 @@ out:
 }
 
 /* RFC 2986 section 4: CertificationRequestInfo signed by the key; the signature made through
- * crypto_key_sign_digest so that a token key signs in its token. */
+ * crypto_key_sign_digest so that a token key signs in its token. An SM2 key (a file key, or the
+ * key process's) signs SM2-with-SM3 with the default ID (GM/T 0009 5.4.4). */
 crypto_err crypto_make_csr(X509_REQ **out, crypto_key *key, const char *subject) {
     X509_REQ *req = X509_REQ_new();
     X509_NAME *name = NULL;
@@ -1920,14 +1921,18 @@ crypto_err crypto_make_csr(X509_REQ **out, crypto_key *key, const char *subject)
     }
     if ((err = parse_subject(&name, subject)) != CRYPTO_OK)
         goto out;
-    if (EVP_PKEY_get_base_id(pub) == EVP_PKEY_EC) {
+    bool sm2 = crypto_is_sm2(pub);
+    if (sm2) {
+        dig = EVP_sm3();
+        nid = NID_SM2_with_SM3;
+    } else if (EVP_PKEY_get_base_id(pub) == EVP_PKEY_EC) {
         if (EVP_PKEY_get_bits(pub) > 256)
             dig = EVP_sha384();
         nid = dig == EVP_sha384() ? NID_ecdsa_with_SHA384 : NID_ecdsa_with_SHA256;
     } else if (EVP_PKEY_get_base_id(pub) == EVP_PKEY_RSA) {
         nid = NID_sha256WithRSAEncryption;
     } else {
-        err = crypto_fail(CRYPTO_E_ALGORITHM, "requests for RSA and EC keys only");
+        err = crypto_fail(CRYPTO_E_ALGORITHM, "requests for RSA, EC and SM2 keys only");
         goto out;
     }
     if (!X509_REQ_set_version(req, 0) || !X509_REQ_set_subject_name(req, name) ||
@@ -1939,12 +1944,15 @@ crypto_err crypto_make_csr(X509_REQ **out, crypto_key *key, const char *subject)
         goto out;
     }
     int tl = i2d_re_X509_REQ_tbs(req, &tbs);
-    if (tl <= 0 || !EVP_Digest(tbs, (size_t)tl, md, &mdlen, dig, NULL)) {
+    struct iovec part = {tbs, tl > 0 ? (size_t)tl : 0};
+    if (tl > 0 && sm2 && crypto_sm2_prehash(md, pub, &part, 1) == CRYPTO_OK) {
+        mdlen = 32; /* e = SM3(Z || tbs), GB/T 32918.2 6.1 */
+    } else if (tl <= 0 || sm2 || !EVP_Digest(tbs, (size_t)tl, md, &mdlen, dig, NULL)) {
         err = crypto_fail(CRYPTO_E_SIGN, "cannot encode the request");
         goto out;
     }
-    if ((err = crypto_key_sign_digest(sig, &sig_len, key, dig, CRYPTO_PAD_PKCS1, md, mdlen)) !=
-        CRYPTO_OK)
+    crypto_padding pad = nid == NID_sha256WithRSAEncryption ? CRYPTO_PAD_PKCS1 : CRYPTO_PAD_AUTO;
+    if ((err = crypto_key_sign_digest(sig, &sig_len, key, dig, pad, md, mdlen)) != CRYPTO_OK)
         goto out;
     if (!ASN1_BIT_STRING_set(bits, sig, (int)sig_len)) {
         err = CRYPTO_E_NOMEM;
@@ -1955,6 +1963,12 @@ crypto_err crypto_make_csr(X509_REQ **out, crypto_key *key, const char *subject)
     bits->flags |= ASN1_STRING_FLAG_BITS_LEFT;
     X509_REQ_set0_signature(req, bits);
     bits = NULL;
+    ASN1_OCTET_STRING *id = sm2 ? ASN1_OCTET_STRING_new() : NULL;
+    if (id &&
+        ASN1_OCTET_STRING_set(id, (const unsigned char *)CRYPTO_SM2_ID, (int)strlen(CRYPTO_SM2_ID)))
+        X509_REQ_set0_distinguishing_id(req, id); /* for X509_REQ_verify below */
+    else
+        ASN1_OCTET_STRING_free(id);
     if (X509_REQ_verify(req, pub) != 1) {
         err = crypto_fail(CRYPTO_E_SIGN, "the request's signature does not verify");
         goto out;

@@ -103,6 +103,12 @@ openssl req -new -key req.key -sm3 -sigopt distid:$id -subj "/C=CN/O=Ent R/CN=SM
     -out req.csr 2>/dev/null
 "$ESEAL" ca issue --ca ca --csr req.csr --out req.pem >/dev/null && pass "ca issue --csr with an SM2 request" ||
     fail "ca issue --csr SM2"
+# eseal key csr with an SM2 key file: the request is signed with the ID too
+"$ESEAL" key csr pk.key --subject "/C=CN/O=Ent K/CN=SM2 eseal key csr" key.csr >/dev/null || fail "eseal key csr SM2"
+o=$(openssl req -in key.csr -noout -verify -vfyopt distid:$id 2>&1 || true)
+grep -q 'verify OK' <<<"$o" && pass "eseal key csr: an SM2 request openssl checks with the ID" || fail "key.csr: $o"
+"$ESEAL" ca issue --ca ca --csr key.csr --out key.pem >/dev/null && pass "ca issue from eseal key csr's SM2 request" ||
+    fail "ca issue --csr key.csr"
 openssl req -new -key req.key -sm3 -subj "/C=CN/O=Ent R/CN=empty ID" -out req-empty.csr 2>/dev/null
 refused "request's signature does not hold" empty.pem "$ESEAL" ca issue --ca ca --csr req-empty.csr --out empty.pem
 # the TSA: OpenSSL's TSA cannot make SM2 signatures, so an ECDSA key certified by the SM2 CA
@@ -111,6 +117,8 @@ refused "request's signature does not hold" empty.pem "$ESEAL" ca issue --ca ca 
 "$ESEAL" ca crl --ca ca >/dev/null || fail "ca crl"
 tbs_sig ca/crl/issuing.crl crl && by_hand "the SM2 CA's CRL" issuing.pub crl.tbs crl.sig
 cat ca/issuing.pem ca/root.pem >chain.pem
+o=$("$ESEAL" ca status --ca ca --cert ent.pem 2>&1 || true)
+grep -qi 'good' <<<"$o" && pass "ca status --cert: the SM2 CA knows its certificate" || fail "ca status: $o"
 
 "$deploy/start.sh" --run "$run" --port "$port" --tsa-cert tsa.pem --tsa-key tsa.key \
     --tsa-pass-file pass.txt --tsa-chain ca/issuing.pem --ca ca --bin "$bin" >/dev/null || {
@@ -158,8 +166,10 @@ got=$(xxd -p -c 64 parts/md.bin)
     pass "digestAlgorithm SM3 and signatureAlgorithm SM2-with-SM3, both without parameters" ||
     fail "algorithms: $(xxd -p parts/digest_alg.der) $(xxd -p parts/sig_alg.der)"
 openssl asn1parse -inform DER -in dump.pdf.sig0 >asn1.txt 2>/dev/null || true # /Contents padding
-grep -q ':sm3$' asn1.txt && grep -q ':SM2-with-SM3$' asn1.txt && pass "openssl asn1parse names sm3 and SM2-with-SM3" ||
-    fail "asn1parse: $(grep -c OBJECT asn1.txt) objects"
+# sm3 three times: digestAlgorithms, the SignerInfo's, signing-certificate-v2's hashAlgorithm
+[ "$(grep -c ':sm3$' asn1.txt)" -eq 3 ] && grep -q ':SM2-with-SM3$' asn1.txt &&
+    pass "openssl asn1parse: sm3 (digest algorithms, signing-certificate-v2) and SM2-with-SM3" ||
+    fail "asn1parse: $(grep -c ':sm3$' asn1.txt) sm3"
 # B-T: the signature time-stamp is a SHA-256 imprint over the SM2 signature value (the TSA takes
 # SHA-2 only). openssl ts -verify cannot be used: it checks the TSA's SM2-signed chain with an
 # empty ID; the TSA's own (ECDSA) signature is checked by openssl cms without the chain, and the

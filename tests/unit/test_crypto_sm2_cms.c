@@ -27,6 +27,7 @@
 #include "crypto/der.h"
 #include "crypto/internal.h"
 #include "crypto/keyproc.h"
+#include "crypto/p11.h"
 #include "crypto/verify.h"
 
 #include "check.h"
@@ -575,6 +576,21 @@ static void test_revocation(void) {
 
 static void test_csr(const pki *p) {
     EVP_PKEY *k = crypto_key_public(p->leaf);
+    /* crypto_make_csr (eseal key csr) with an SM2 key */
+    X509_REQ *made = NULL, *back = NULL;
+    CHECK_INT(crypto_make_csr(&made, p->leaf, "/C=CN/CN=SM2 made"), CRYPTO_OK);
+    if (made) {
+        const X509_ALGOR *alg = NULL;
+        X509_REQ_get0_signature(made, NULL, &alg);
+        CHECK(crypto_alg_is_sm2(alg));
+        FILE *f = fopen(T("made.pem"), "w");
+        PEM_write_X509_REQ(f, made);
+        fclose(f);
+        CHECK_INT(crypto_csr_load(&back, T("made.pem")), CRYPTO_OK);
+        unlink(T("made.pem"));
+    }
+    X509_REQ_free(made);
+    X509_REQ_free(back);
     for (int with_id = 0; with_id < 2; with_id++) {
         X509_REQ *rq = X509_REQ_new();
         X509_NAME *n = NULL;

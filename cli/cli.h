@@ -59,7 +59,8 @@ enum {
     "  --chain FILE        intermediate certificates to embed (PEM)\n"                             \
     "  --pass-file FILE    password of the key (first line of FILE)\n"                             \
     "  --pin-file FILE     PIN of a token key (first line of FILE)\n"                              \
-    "  --digest NAME       sha256, sha384 or sha512 (default by key)\n"                            \
+    "  --digest NAME       sha256, sha384 or sha512 (default by key); sm3 for SM2 keys,\n"         \
+    "                      which sign SM2-with-SM3 only\n"                                         \
     "  --pss               RSA-PSS instead of PKCS#1 v1.5 for RSA keys\n"                          \
     "  --level L           PAdES level: B-B (default), B-T (signature time-stamp), B-LT\n"         \
     "                      (and validation data in /DSS), B-LTA (and a document time-stamp)\n"     \

@@ -65,6 +65,15 @@ const char *crypto_reason_name(int reason) {
 
 crypto_err crypto_key_strength(EVP_PKEY *pub) {
     int type = EVP_PKEY_get_base_id(pub);
+    if (crypto_is_sm2(pub)) {
+        /* GB/T 32918.5-2017: SM2 keys are of its one 256-bit curve */
+        char group[32] = "";
+        if (EVP_PKEY_get_utf8_string_param(pub, "group", group, sizeof group, NULL) &&
+            OBJ_sn2nid(group) == NID_sm2)
+            return CRYPTO_OK;
+        return crypto_fail(CRYPTO_E_ALGORITHM, "an SM2 key on curve %s, not the SM2 curve",
+                           group[0] ? group : "(unnamed)");
+    }
     if (type == EVP_PKEY_RSA || type == EVP_PKEY_RSA_PSS) {
         if (EVP_PKEY_get_bits(pub) < 2048)
             return crypto_fail(CRYPTO_E_ALGORITHM,
@@ -83,8 +92,8 @@ crypto_err crypto_key_strength(EVP_PKEY *pub) {
                            "EC curve %s is not accepted (P-256, P-384, P-521 are)",
                            group[0] ? group : "(unnamed)");
     }
-    return crypto_fail(CRYPTO_E_ALGORITHM, "keys of type %s are not accepted (RSA and EC are)",
-                       OBJ_nid2sn(type));
+    return crypto_fail(CRYPTO_E_ALGORITHM, "keys of type %s are not accepted (RSA, EC, SM2 are)",
+                       EVP_PKEY_get0_type_name(pub) ? EVP_PKEY_get0_type_name(pub) : "unknown");
 }
 
 crypto_err crypto_keygen(EVP_PKEY **out, const char *type) {
@@ -97,8 +106,11 @@ crypto_err crypto_keygen(EVP_PKEY **out, const char *type) {
         *out = EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)3072);
     else if (strcmp(type, "rsa2048") == 0)
         *out = EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)2048);
+    else if (strcmp(type, "sm2") == 0) /* GB/T 32918.5-2017 curve */
+        *out = EVP_PKEY_Q_keygen(NULL, NULL, "SM2");
     else
-        return crypto_fail(CRYPTO_E_ARG, "unknown key type '%s' (ec, ec384, rsa, rsa2048)", type);
+        return crypto_fail(CRYPTO_E_ARG, "unknown key type '%s' (ec, ec384, rsa, rsa2048, sm2)",
+                           type);
     if (!*out)
         return crypto_fail(CRYPTO_E_KEY, "key generation failed");
     return CRYPTO_OK;
@@ -151,7 +163,21 @@ crypto_err crypto_csr_load(X509_REQ **out, const char *path) {
                           path);
         goto out;
     }
-    /* RFC 2986 3: the request is signed with the key it asks a certificate for. */
+    /* RFC 2986 3: the request is signed with the key it asks a certificate for; an SM2
+     * request with the default ID (GM/T 0009 5.4.4), which OpenSSL 3.0 is told beforehand (it
+     * would take an empty one) */
+    const X509_ALGOR *alg = NULL;
+    X509_REQ_get0_signature(req, NULL, &alg);
+    if (crypto_alg_is_sm2(alg)) {
+        ASN1_OCTET_STRING *id = ASN1_OCTET_STRING_new();
+        if (!id || !ASN1_OCTET_STRING_set(id, (const unsigned char *)CRYPTO_SM2_ID,
+                                          (int)strlen(CRYPTO_SM2_ID))) {
+            ASN1_OCTET_STRING_free(id);
+            err = crypto_fail(CRYPTO_E_NOMEM, "out of memory");
+            goto out;
+        }
+        X509_REQ_set0_distinguishing_id(req, id);
+    }
     if (!(pub = X509_REQ_get0_pubkey(req)) || X509_REQ_verify(req, pub) != 1) {
         err = crypto_fail(CRYPTO_E_SIGN, "%s: the request's signature does not hold", path);
         goto out;
@@ -375,8 +401,10 @@ crypto_err crypto_cert_pem(buf *out, X509 *cert) {
 /* signing */
 
 /* A digest context for the CA's key: SHA-256 for RSA and P-256, SHA-384 for P-384, SHA-512 for
- * P-521 (RFC 5758 3.2, ETSI TS 119 312); RSA signs PKCS#1 v1.5 (RFC 4055 5). The key must be
- * one OpenSSL can sign with: a file key, or a token key a provider holds. */
+ * P-521 (RFC 5758 3.2, ETSI TS 119 312); RSA signs PKCS#1 v1.5 (RFC 4055 5); SM2 signs
+ * SM2-with-SM3 with the default ID (GM/T 0015-2012, GM/T 0009 5.4.4), for certificates, CRLs
+ * and OCSP responses alike. The key must be one OpenSSL can sign with: a file key, or a token
+ * key a provider holds. */
 static crypto_err sign_ctx(EVP_MD_CTX **out, crypto_key *key) {
     EVP_PKEY *pk = crypto_key_file_pkey(key);
     const char *md = "SHA256";
@@ -384,6 +412,10 @@ static crypto_err sign_ctx(EVP_MD_CTX **out, crypto_key *key) {
     if (!pk)
         return crypto_fail(CRYPTO_E_KEY, "the CA's key is held by another process and cannot "
                                          "sign certificates here");
+    if (crypto_is_sm2(pk)) {
+        *out = crypto_sm2_md_ctx(pk, true);
+        return *out ? CRYPTO_OK : crypto_fail(CRYPTO_E_SIGN, "cannot sign with the CA's SM2 key");
+    }
     if (EVP_PKEY_get_base_id(pk) == EVP_PKEY_EC) {
         int bits = EVP_PKEY_get_bits(pk);
         md = bits > 384 ? "SHA512" : bits > 256 ? "SHA384" : "SHA256";

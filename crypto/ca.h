@@ -55,10 +55,10 @@ crypto_err crypto_ca_issue(X509 **out, crypto_key *ca_key, X509 *ca_cert,
 crypto_err crypto_csr_load(X509_REQ **out, const char *path);
 /* Reads a public key (PEM SubjectPublicKeyInfo, or the key of a certificate). */
 crypto_err crypto_pubkey_load(EVP_PKEY **out, const char *path);
-/* RSA >= 2048 bits; EC P-256, P-384, P-521 (ETSI TS 119 312). */
+/* RSA >= 2048 bits; EC P-256, P-384, P-521 (ETSI TS 119 312); SM2 on the SM2 curve. */
 crypto_err crypto_key_strength(EVP_PKEY *pub);
 
-/* A new key pair: "ec" (P-256), "ec384", "rsa" (RSA-3072) or "rsa2048". */
+/* A new key pair: "ec" (P-256), "ec384", "rsa" (RSA-3072), "rsa2048" or "sm2" (GB/T 32918). */
 crypto_err crypto_keygen(EVP_PKEY **out, const char *type);
 /* Writes pkey as encrypted PKCS#8 PEM (PBES2, AES-256-CBC, PBKDF2-HMAC-SHA256), mode 0600,
  * atomically. password must not be empty. */

@@ -59,7 +59,8 @@ void crypto_key_free(crypto_key *key);
 EVP_PKEY *crypto_key_public(const crypto_key *key);
 
 /* A compact signature of msg, for tokens that must stay short (the licence QR code): SHA-256
- * with ECDSA as raw r||s of the curve's size (as JOSE "ES256" does), or with RSA PKCS#1 v1.5.
+ * with ECDSA as raw r||s of the curve's size (as JOSE "ES256" does), or with RSA PKCS#1 v1.5;
+ * SM2 with SM3 and the default ID (CRYPTO_SM2_ID), as raw r||s (64 bytes).
  * sig has room for crypto_key_compact_size(key) bytes. */
 crypto_err crypto_key_sign_compact(uint8_t *sig, size_t *sig_len, crypto_key *key,
                                    const uint8_t *msg, size_t n);

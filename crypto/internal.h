@@ -46,6 +46,19 @@ bool crypto_key_in_token(const crypto_key *key);
 /* Largest signature the key produces. */
 size_t crypto_key_max_sig(const crypto_key *key);
 
+/* crypto/sm2.c: signatures OpenSSL 3.0 checks with an empty SM2 ID (GM/T 0009 5.4.4 fixes
+ * CRYPTO_SM2_ID), checked here with the default ID when they are SM2-with-SM3 and by OpenSSL
+ * otherwise. */
+/* The algorithm is SM2-with-SM3. */
+bool crypto_alg_is_sm2(const X509_ALGOR *alg);
+/* The CRL's signature holds for the issuer's key pub (RFC 5280 5.1.1.3). */
+bool crypto_crl_signed_by(X509_CRL *crl, EVP_PKEY *pub);
+/* The basic OCSP response's signature holds for the signer's key (RFC 6960 4.2.1); who the
+ * signer may be is the caller's to judge. */
+bool crypto_ocsp_signed_by(OCSP_BASICRESP *bs, X509 *signer);
+/* crypto_sm2_cert_prepare for the certificates a response carries (a delegated responder's). */
+void crypto_sm2_ocsp_prepare(OCSP_BASICRESP *bs);
+
 /* crypto/fetch.c: the revocation services a certificate names, over http (at most max_urls
  * of each kind asked, each within timeout_ms, 0 for 10 s). The first successful OCSP response
  * about cert (caller frees), or NULL; with nonce, the request carries one and a response that

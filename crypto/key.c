@@ -378,9 +378,9 @@ crypto_err crypto_key_sign_digest(uint8_t *sig, size_t *sig_len, crypto_key *key
     return err;
 }
 
-/* Bytes of one ECDSA integer (the order's size) for an EC key, 0 for other keys. */
+/* Bytes of one ECDSA or SM2 integer (the order's size) for an EC or SM2 key, 0 for other keys. */
 static size_t ec_half(const EVP_PKEY *pkey) {
-    if (EVP_PKEY_get_base_id(pkey) != EVP_PKEY_EC)
+    if (EVP_PKEY_get_base_id(pkey) != EVP_PKEY_EC && !crypto_is_sm2(pkey))
         return 0;
     return (size_t)(EVP_PKEY_get_bits(pkey) + 7) / 8;
 }
@@ -390,6 +390,7 @@ size_t crypto_key_compact_size(const crypto_key *key) {
     return h ? 2 * h : crypto_key_max_sig(key);
 }
 
+/* SM2 keys sign e = SM3(Z || msg) with the default ID (GB/T 32918.2 6.1), r||s like ECDSA. */
 crypto_err crypto_key_sign_compact(uint8_t *sig, size_t *sig_len, crypto_key *key,
                                    const uint8_t *msg, size_t n) {
     uint8_t md[32], der[EVP_MAX_MD_SIZE * 4 + 16];
@@ -397,7 +398,11 @@ crypto_err crypto_key_sign_compact(uint8_t *sig, size_t *sig_len, crypto_key *ke
     size_t half = ec_half(key->pkey), dlen = sizeof der;
     ECDSA_SIG *es = NULL;
     crypto_err err = CRYPTO_OK;
-    if (!EVP_Digest(msg, n, md, &mdlen, EVP_sha256(), NULL))
+    bool sm2 = crypto_is_sm2(key->pkey);
+    struct iovec part = {(void *)(uintptr_t)msg, n};
+    if (sm2 && crypto_sm2_prehash(md, key->pkey, &part, 1) == CRYPTO_OK)
+        mdlen = sizeof md;
+    else if (sm2 || !EVP_Digest(msg, n, md, &mdlen, EVP_sha256(), NULL))
         return crypto_fail(CRYPTO_E_SIGN, "digest failed");
     if (!half) {
         if (*sig_len < crypto_key_max_sig(key))
@@ -406,7 +411,8 @@ crypto_err crypto_key_sign_compact(uint8_t *sig, size_t *sig_len, crypto_key *ke
     }
     if (dlen < crypto_key_max_sig(key) || *sig_len < 2 * half)
         return crypto_fail(CRYPTO_E_LIMIT, "signature buffer too small");
-    err = crypto_key_sign_digest(der, &dlen, key, EVP_sha256(), CRYPTO_PAD_AUTO, md, mdlen);
+    err = crypto_key_sign_digest(der, &dlen, key, sm2 ? EVP_sm3() : EVP_sha256(), CRYPTO_PAD_AUTO,
+                                 md, mdlen);
     const unsigned char *p = der;
     if (err == CRYPTO_OK && !(es = d2i_ECDSA_SIG(NULL, &p, (long)dlen)))
         err = crypto_fail(CRYPTO_E_SIGN, "ECDSA signature not readable");
@@ -451,6 +457,12 @@ crypto_err crypto_verify_compact(EVP_PKEY *pub, const uint8_t *sig, size_t sig_l
         }
         sig = der;
         sig_len = (size_t)dlen;
+    }
+    if (crypto_is_sm2(pub)) {
+        struct iovec part = {(void *)(uintptr_t)msg, n};
+        if (!crypto_sm2_verify(pub, sig, sig_len, &part, 1))
+            err = crypto_fail(CRYPTO_E_SIGN, "the signature does not hold");
+        goto out;
     }
     ctx = EVP_PKEY_CTX_new_from_pkey(NULL, pub, NULL);
     if (!ctx || EVP_PKEY_verify_init(ctx) <= 0 ||

@@ -72,6 +72,8 @@ static int recv_frame(int fd, uint8_t **out, size_t *len, size_t max) {
     return 0;
 }
 
+/* The digests a request may name, by code: SHA-256/384/512 and, for SM2 keys, SM3 (the key
+ * then signs e = SM3(Z || M), which the client computes; GB/T 32918.2 6.1). */
 static const EVP_MD *md_of(uint8_t code) {
     switch (code) {
     case 1:
@@ -80,6 +82,8 @@ static const EVP_MD *md_of(uint8_t code) {
         return EVP_sha384();
     case 3:
         return EVP_sha512();
+    case 4:
+        return EVP_sm3();
     default:
         return NULL;
     }
@@ -93,6 +97,8 @@ static uint8_t code_of(const EVP_MD *md) {
         return 2;
     case NID_sha512:
         return 3;
+    case NID_sm3:
+        return 4;
     default:
         return 0;
     }

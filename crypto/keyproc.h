@@ -8,7 +8,7 @@
  *   hello     (key process -> client, once) 'H', u8 status (0 ok), then for each key: u32 length
  *             and the SubjectPublicKeyInfo DER, u32 length and the certificates DER one after
  *             the other (the key's own first; may be empty). On failure: 'H', status, message.
- *   request   'S', u8 key index, u8 digest (1 SHA-256, 2 SHA-384, 3 SHA-512), u8 padding
+ *   request   'S', u8 key index, u8 digest (1 SHA-256, 2 SHA-384, 3 SHA-512, 4 SM3), u8 padding
  *             (0 by key, 1 PKCS#1 v1.5, 2 PSS), u8 digest length, the digest
  *   reply     'R', u8 status (0 ok, else a crypto_err), the signature or a message
  *

@@ -117,7 +117,7 @@ static X509 *issuer_in(STACK_OF(X509) * pool, X509 *c) {
 typedef enum { ST_NONE, ST_GOOD, ST_REVOKED } st_kind;
 
 /* RFC 6960 4.2.2.2: signed by the issuer itself, or by a responder the issuer gave
- * id-kp-OCSPSigning. */
+ * id-kp-OCSPSigning (SM2 signatures with the default ID, crypto/sm2.c). */
 static bool ocsp_signed_by(OCSP_BASICRESP *bs, X509 *issuer) {
     STACK_OF(X509) *one = sk_X509_new_null();
     X509 *signer = NULL;
@@ -131,9 +131,7 @@ static bool ocsp_signed_by(OCSP_BASICRESP *bs, X509 *issuer) {
                                           !(X509_get_extension_flags(signer) & EXFLAG_XKUSAGE) ||
                                           !(X509_get_extended_key_usage(signer) & XKU_OCSP_SIGN)))
         goto out;
-    sk_X509_zero(one);
-    sk_X509_push(one, signer);
-    ok = OCSP_basic_verify(bs, one, NULL, OCSP_NOVERIFY | OCSP_NOINTERN) == 1;
+    ok = crypto_ocsp_signed_by(bs, signer);
 out:
     sk_X509_free(one);
     ERR_clear_error();
@@ -151,6 +149,8 @@ static crypto_err ask_ocsp(st_kind *st, crypto_ltv *l, X509 *cert, X509 *issuer,
     int status = -1, reason = -1;
     ASN1_GENERALIZEDTIME *rt = NULL, *tu = NULL, *nu = NULL;
     *st = ST_NONE;
+    if (bs)
+        crypto_sm2_ocsp_prepare(bs);
     /* RFC 6960 4.2.2.1: thisUpdate not in the future (5 minutes' leeway), nextUpdate not past */
     if (!bs || !want || !ocsp_signed_by(bs, issuer) ||
         OCSP_resp_find_status(bs, want, &status, &reason, &rt, &tu, &nu) != 1 ||
@@ -180,13 +180,13 @@ out:
 }
 
 /* RFC 5280 6.3.3 (a), (f), (g): a current CRL of the issuer (its nextUpdate still ahead),
- * signed by it. */
+ * signed by it (an SM2 issuer with the default ID). */
 static bool crl_of(X509_CRL *crl, void *issuer) {
     const ASN1_TIME *next = X509_CRL_get0_nextUpdate(crl);
     return next && X509_cmp_current_time(next) > 0 &&
            X509_cmp_time(X509_CRL_get0_lastUpdate(crl), &(time_t){time(NULL) + 300}) < 0 &&
            X509_NAME_cmp(X509_CRL_get_issuer(crl), X509_get_subject_name(issuer)) == 0 &&
-           X509_CRL_verify(crl, X509_get0_pubkey(issuer)) == 1;
+           crypto_crl_signed_by(crl, X509_get0_pubkey(issuer));
 }
 
 /* RFC 5280 4.2.1.13: the CRL of one of cert's distribution points (crypto/fetch.c). */
@@ -294,6 +294,8 @@ static crypto_err collect(crypto_ltv *l, const uint8_t *p, size_t len, STACK_OF(
             goto out;
         }
     }
+    /* SM2-signed certificates are checked with the default ID (issuer_in) */
+    crypto_sm2_certs_prepare(pool);
     for (int i = 0; i < sk_X509_num(pool) && !signer; i++)
         if (CMS_SignerInfo_cert_cmp(si, sk_X509_value(pool, i)) == 0)
             signer = sk_X509_value(pool, i);

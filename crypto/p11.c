@@ -932,6 +932,18 @@ out:
     return pkey;
 }
 
+/* An EC key whose CKA_EC_PARAMS name the SM2 curve {1 2 156 10197 1 301} (GB/T 32918.5).
+ * PKCS#11 v2.40 defines CKM_ECDSA only: SM2's signature (Z with the signer's ID, GB/T
+ * 32918.2 6.1) has no standard mechanism. */
+static bool ec_on_sm2(p11_module *m, CK_SESSION_HANDLE s, CK_OBJECT_HANDLE o) {
+    static const uint8_t sm2[] = {0x06, 0x08, 0x2A, 0x81, 0x1C, 0xCF, 0x55, 0x01, 0x82, 0x2D};
+    size_t len = 0;
+    uint8_t *params = get_attr(&len, m, s, o, CKA_EC_PARAMS);
+    bool yes = params && len == sizeof sm2 && memcmp(params, sm2, len) == 0;
+    free(params);
+    return yes;
+}
+
 /* Objects of a class with the URI's object label and id (either may be absent). */
 static crypto_err find_by_uri(CK_OBJECT_HANDLE *objs, CK_ULONG *n, p11_module *m,
                               CK_SESSION_HANDLE s, CK_OBJECT_CLASS cls, const char *label,
@@ -1114,6 +1126,14 @@ crypto_err crypto_p11_key_open(crypto_p11_key **out, EVP_PKEY **pub, X509 **cert
     if (!get_ulong(&k->kt, k->m, k->session, k->obj, CKA_KEY_TYPE) ||
         (k->kt != CKK_RSA && k->kt != CKK_EC)) {
         err = p11_fail(CRYPTO_E_ALGORITHM, "token '%s': the key is neither RSA nor EC", t.label);
+        goto out;
+    }
+    if (k->kt == CKK_EC && ec_on_sm2(k->m, k->session, k->obj)) {
+        err = p11_fail(CRYPTO_E_ALGORITHM,
+                       "token '%s': the key is on the SM2 curve, and PKCS#11 has no standard SM2 "
+                       "mechanism: the token would sign plain ECDSA, not SM2 with its ID (GB/T "
+                       "32918.2); use an SM2 key file",
+                       t.label);
         goto out;
     }
     if (!get_bool(k->m, k->session, k->obj, CKA_SIGN)) {
@@ -1879,7 +1899,8 @@ out:
 }
 
 /* RFC 2986 section 4: CertificationRequestInfo signed by the key; the signature made through
- * crypto_key_sign_digest so that a token key signs in its token. */
+ * crypto_key_sign_digest so that a token key signs in its token. An SM2 key (a file key, or the
+ * key process's) signs SM2-with-SM3 with the default ID (GM/T 0009 5.4.4). */
 crypto_err crypto_make_csr(X509_REQ **out, crypto_key *key, const char *subject) {
     X509_REQ *req = X509_REQ_new();
     X509_NAME *name = NULL;
@@ -1900,14 +1921,18 @@ crypto_err crypto_make_csr(X509_REQ **out, crypto_key *key, const char *subject)
     }
     if ((err = parse_subject(&name, subject)) != CRYPTO_OK)
         goto out;
-    if (EVP_PKEY_get_base_id(pub) == EVP_PKEY_EC) {
+    bool sm2 = crypto_is_sm2(pub);
+    if (sm2) {
+        dig = EVP_sm3();
+        nid = NID_SM2_with_SM3;
+    } else if (EVP_PKEY_get_base_id(pub) == EVP_PKEY_EC) {
         if (EVP_PKEY_get_bits(pub) > 256)
             dig = EVP_sha384();
         nid = dig == EVP_sha384() ? NID_ecdsa_with_SHA384 : NID_ecdsa_with_SHA256;
     } else if (EVP_PKEY_get_base_id(pub) == EVP_PKEY_RSA) {
         nid = NID_sha256WithRSAEncryption;
     } else {
-        err = crypto_fail(CRYPTO_E_ALGORITHM, "requests for RSA and EC keys only");
+        err = crypto_fail(CRYPTO_E_ALGORITHM, "requests for RSA, EC and SM2 keys only");
         goto out;
     }
     if (!X509_REQ_set_version(req, 0) || !X509_REQ_set_subject_name(req, name) ||
@@ -1919,12 +1944,15 @@ crypto_err crypto_make_csr(X509_REQ **out, crypto_key *key, const char *subject)
         goto out;
     }
     int tl = i2d_re_X509_REQ_tbs(req, &tbs);
-    if (tl <= 0 || !EVP_Digest(tbs, (size_t)tl, md, &mdlen, dig, NULL)) {
+    struct iovec part = {tbs, tl > 0 ? (size_t)tl : 0};
+    if (tl > 0 && sm2 && crypto_sm2_prehash(md, pub, &part, 1) == CRYPTO_OK) {
+        mdlen = 32; /* e = SM3(Z || tbs), GB/T 32918.2 6.1 */
+    } else if (tl <= 0 || sm2 || !EVP_Digest(tbs, (size_t)tl, md, &mdlen, dig, NULL)) {
         err = crypto_fail(CRYPTO_E_SIGN, "cannot encode the request");
         goto out;
     }
-    if ((err = crypto_key_sign_digest(sig, &sig_len, key, dig, CRYPTO_PAD_PKCS1, md, mdlen)) !=
-        CRYPTO_OK)
+    crypto_padding pad = nid == NID_sha256WithRSAEncryption ? CRYPTO_PAD_PKCS1 : CRYPTO_PAD_AUTO;
+    if ((err = crypto_key_sign_digest(sig, &sig_len, key, dig, pad, md, mdlen)) != CRYPTO_OK)
         goto out;
     if (!ASN1_BIT_STRING_set(bits, sig, (int)sig_len)) {
         err = CRYPTO_E_NOMEM;
@@ -1935,6 +1963,12 @@ crypto_err crypto_make_csr(X509_REQ **out, crypto_key *key, const char *subject)
     bits->flags |= ASN1_STRING_FLAG_BITS_LEFT;
     X509_REQ_set0_signature(req, bits);
     bits = NULL;
+    ASN1_OCTET_STRING *id = sm2 ? ASN1_OCTET_STRING_new() : NULL;
+    if (id &&
+        ASN1_OCTET_STRING_set(id, (const unsigned char *)CRYPTO_SM2_ID, (int)strlen(CRYPTO_SM2_ID)))
+        X509_REQ_set0_distinguishing_id(req, id); /* for X509_REQ_verify below */
+    else
+        ASN1_OCTET_STRING_free(id);
     if (X509_REQ_verify(req, pub) != 1) {
         err = crypto_fail(CRYPTO_E_SIGN, "the request's signature does not verify");
         goto out;

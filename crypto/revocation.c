@@ -37,8 +37,10 @@ static void add_ocsp_der(vctx *vc, const uint8_t *p, size_t n, bool basic, const
             bs = OCSP_response_get1_basic(resp);
         OCSP_RESPONSE_free(resp);
     }
-    if (bs)
+    if (bs) {
+        crypto_sm2_ocsp_prepare(bs);
         vctx_add_ocsp(vc, bs, source); /* past the limit it is dropped: less is known */
+    }
     ERR_clear_error();
 }
 
@@ -120,8 +122,10 @@ void rev_from_attributes(vctx *vc, CMS_SignerInfo *si) {
             for (size_t k = 0; k < VERIFY_MAX_ITEMS && der_next(&seq.val, &item); k++) {
                 const unsigned char *q = item.raw;
                 X509 *c = d2i_X509(NULL, &q, (long)item.raw_len);
-                if (c)
+                if (c && crypto_sm2_cert_prepare(c))
                     vctx_add_cert(vc, c);
+                else
+                    X509_free(c);
             }
     }
     ERR_clear_error();
@@ -195,12 +199,13 @@ static bool crl_covers(X509_CRL *crl, X509 *cert) {
 }
 
 /* RFC 5280 6.3.3 (f), (g): the CRL is signed by the certificate's issuer, whose key usage
- * allows cRLSign. Remembered for the issuer last asked. */
+ * allows cRLSign (an SM2 issuer's signature with the default ID, crypto/sm2.c). Remembered for
+ * the issuer last asked. */
 static bool crl_signed(rev_item *it, X509 *issuer) {
     if (it->checked_with != issuer) {
         uint32_t ku = X509_get_key_usage(issuer);
         it->checked_ok = (ku == UINT32_MAX || (ku & KU_CRL_SIGN)) &&
-                         X509_CRL_verify(it->crl, X509_get0_pubkey(issuer)) == 1;
+                         crypto_crl_signed_by(it->crl, X509_get0_pubkey(issuer));
         it->checked_with = issuer;
         ERR_clear_error();
     }
@@ -257,9 +262,7 @@ static bool ocsp_signed(vctx *vc, rev_item *it, X509 *issuer) {
             X509_cmp_time(X509_get0_notAfter(signer), &at) < 0)
             goto out;
     }
-    sk_X509_zero(one);
-    sk_X509_push(one, signer); /* in the room the issuer had */
-    it->checked_ok = OCSP_basic_verify(it->ocsp, one, NULL, OCSP_NOVERIFY | OCSP_NOINTERN) == 1;
+    it->checked_ok = crypto_ocsp_signed_by(it->ocsp, signer); /* SM2: with the default ID */
 out:
     sk_X509_free(one);
     ERR_clear_error();
@@ -323,6 +326,8 @@ static void status_of(cert_st *out, vctx *vc, X509 *cert, X509 *issuer, time_t a
 static bool fetch_ocsp(vctx *vc, X509 *cert, X509 *issuer) {
     OCSP_RESPONSE *resp = crypto_fetch_ocsp(cert, issuer, vc->opts->timeout_ms, MAX_URLS, true);
     OCSP_BASICRESP *bs = resp ? OCSP_response_get1_basic(resp) : NULL;
+    if (bs)
+        crypto_sm2_ocsp_prepare(bs);
     bool got = bs && vctx_add_ocsp(vc, bs, "OCSP");
     OCSP_RESPONSE_free(resp);
     ERR_clear_error();

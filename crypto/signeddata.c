@@ -34,6 +34,7 @@ static const md_def MDS[] = {
     {NID_sha3_384, "SHA3-384", "SHA3-384", false},
     {NID_sha3_512, "SHA3-512", "SHA3-512", false},
     {NID_shake256, "SHAKE256", "SHAKE256", false},
+    {NID_sm3, "SM3", "SM3", false}, /* GB/T 32905-2016, for SM2 (GM/T 0010) */
 };
 #define N_MDS (sizeof MDS / sizeof MDS[0])
 
@@ -93,12 +94,17 @@ bool digest_run(uint8_t *out, const vdigest *d, const struct iovec *parts, int n
 /* ------------------------------------------------------------------------------------------ */
 /* signature algorithms */
 
-typedef enum sig_family { FAM_RSA, FAM_PSS, FAM_ECDSA, FAM_ED25519, FAM_ED448 } sig_family;
+typedef enum sig_family { FAM_RSA, FAM_PSS, FAM_ECDSA, FAM_ED25519, FAM_ED448, FAM_SM2 } sig_family;
 
-static const char *const FAMILY_NAMES[] = {"RSA", "RSA-PSS", "ECDSA", "Ed25519", "Ed448"};
+static const char *const FAMILY_NAMES[] = {"RSA", "RSA-PSS", "ECDSA", "Ed25519", "Ed448", "SM2"};
+
+/* sm2sign {1 2 156 10197 1 301 1} (GM/T 0006), which some SM2 signers put in a SignerInfo's
+ * signatureAlgorithm in place of SM2-with-SM3; OpenSSL has no name for it. */
+static const uint8_t OID_SM2_SIGN[] = {0x2A, 0x81, 0x1C, 0xCF, 0x55, 0x01, 0x82, 0x2D, 0x01};
 
 /* RFC 3370 3.2 / RFC 5754 3.2 (RSA), RFC 4056 (PSS), RFC 5753 / RFC 5758 3.2 (ECDSA), RFC 8419
- * (EdDSA), NIST CSOR (SHA-3). md 0: the SignerInfo's digest algorithm. */
+ * (EdDSA), NIST CSOR (SHA-3), GM/T 0010-2012 / GB/T 35275-2017 (SM2-with-SM3). md 0: the
+ * SignerInfo's digest algorithm. */
 static const struct sig_def {
     int nid;
     sig_family fam;
@@ -129,6 +135,8 @@ static const struct sig_def {
     {NID_ecdsa_with_SHA3_512, FAM_ECDSA, NID_sha3_512},
     {NID_ED25519, FAM_ED25519, 0},
     {NID_ED448, FAM_ED448, 0},
+    {NID_SM2_with_SM3, FAM_SM2, NID_sm3},
+    {NID_undef, FAM_SM2, NID_sm3}, /* OID_SM2_SIGN, matched by its encoding */
 };
 
 typedef struct pss_params {
@@ -188,15 +196,21 @@ out:
 }
 
 /* Verifies sig: over the digest dgst for RSA and ECDSA, over the message msg for EdDSA
- * (PureEdDSA, RFC 8419 3.1). 1: holds, 0: does not, -1: could not be run. */
+ * (PureEdDSA, RFC 8419 3.1), over the message parts with the default ID for SM2 (GB/T 32918.2
+ * 7, e = SM3(Z || M); GM/T 0010 8.2: M is the DER of the signed attributes, else the content).
+ * 1: holds, 0: does not, -1: could not be run. */
 static int sig_verify(EVP_PKEY *pkey, sig_family fam, const vdigest *d, const pss_params *pss,
                       const uint8_t *dgst, size_t dlen, const uint8_t *msg, size_t msglen,
-                      const ASN1_OCTET_STRING *sig) {
+                      const struct iovec *parts, int nparts, const ASN1_OCTET_STRING *sig) {
     int rc = -1;
     EVP_PKEY_CTX *ctx = NULL;
     EVP_MD_CTX *mctx = NULL;
     const uint8_t *s = ASN1_STRING_get0_data(sig);
     size_t slen = (size_t)ASN1_STRING_length(sig);
+    if (fam == FAM_SM2) {
+        rc = crypto_sm2_verify(pkey, s, slen, parts, nparts);
+        goto out;
+    }
     if (fam == FAM_ED25519 || fam == FAM_ED448) {
         mctx = EVP_MD_CTX_new();
         if (mctx && EVP_DigestVerifyInit_ex(mctx, NULL, NULL, NULL, NULL, pkey, NULL) > 0)
@@ -324,6 +338,7 @@ bool read_signed_data(CMS_ContentInfo **out, verdict *v, vctx *vc, const uint8_t
               VERIFY_MAX_ITEMS);
         goto out;
     }
+    crypto_sm2_certs_prepare(certs); /* BER: parsed by OpenSSL, not by cert_from_der */
     while (sk_X509_num(certs) > 0)
         vctx_add_cert(vc, sk_X509_shift(certs));
     rev_from_cms(vc, cms, raw, used, "CMS");
@@ -438,16 +453,27 @@ static X509 *find_signer(vctx *vc, CMS_SignerInfo *si, ess_state *ess) {
     return first;
 }
 
-/* Is the key strong enough (ETSI TS 119 312: RSA 2048 bits, EC 256 bits)? */
+/* Is the key strong enough (ETSI TS 119 312: RSA 2048 bits, EC 256 bits)? SM2 keys are of the
+ * 256-bit SM2 curve (GB/T 32918.5), which key_fits asks of them. */
 static bool key_weak(EVP_PKEY *pkey) {
     int id = EVP_PKEY_get_base_id(pkey), bits = EVP_PKEY_get_bits(pkey);
     return ((id == EVP_PKEY_RSA || id == EVP_PKEY_RSA_PSS) && bits < 2048) ||
            (id == EVP_PKEY_EC && bits < 256);
 }
 
+/* An SM2 public key on the SM2 curve (GB/T 32918.5-2017), whatever type OpenSSL gave it. */
+static bool sm2_key(EVP_PKEY *pkey) {
+    char group[32] = "";
+    return crypto_is_sm2(pkey) &&
+           EVP_PKEY_get_utf8_string_param(pkey, "group", group, sizeof group, NULL) &&
+           OBJ_sn2nid(group) == NID_sm2;
+}
+
 static bool key_fits(EVP_PKEY *pkey, sig_family fam) {
     int id = EVP_PKEY_get_base_id(pkey);
     switch (fam) {
+    case FAM_SM2:
+        return sm2_key(pkey);
     case FAM_RSA:
         return id == EVP_PKEY_RSA;
     case FAM_PSS:
@@ -569,7 +595,8 @@ void eval_signed_data(sig_eval *e, vctx *vc, CMS_ContentInfo *cms, const struct 
     const ASN1_OBJECT *so = NULL;
     X509_ALGOR_get0(&so, NULL, NULL, sig_alg);
     for (size_t i = 0; i < sizeof SIGS / sizeof SIGS[0] && !sd; i++)
-        if (SIGS[i].nid == OBJ_obj2nid(so))
+        if (SIGS[i].nid == OBJ_obj2nid(so) &&
+            (SIGS[i].nid != NID_undef || obj_is(so, OID_SM2_SIGN, sizeof OID_SM2_SIGN)))
             sd = &SIGS[i];
     if (!have_md) {
         oid_text(oid, sizeof oid, dig_alg ? dig_alg->algorithm : NULL);
@@ -587,13 +614,13 @@ void eval_signed_data(sig_eval *e, vctx *vc, CMS_ContentInfo *cms, const struct 
     if (!key_fits(pkey, sd->fam)) {
         vnote(&e->v, CRYPTO_TOTAL_FAILED, CRYPTO_SUB_SIG_CRYPTO_FAILURE,
               "a %s signature cannot be made with the signer's %s key", e->algorithm,
-              OBJ_nid2sn(EVP_PKEY_get_base_id(pkey)));
+              EVP_PKEY_get0_type_name(pkey) ? EVP_PKEY_get0_type_name(pkey) : "unknown");
         goto out;
     }
     if (sd->md && sd->md != d.def->nid) {
         vnote(&e->v, CRYPTO_INDETERMINATE, CRYPTO_SUB_CRYPTO_CONSTRAINTS_FAILURE,
               "the signature algorithm %s does not go with the digest algorithm %s",
-              OBJ_nid2ln(sd->nid), d.def->name);
+              sd->nid != NID_undef ? OBJ_nid2ln(sd->nid) : "sm2sign", d.def->name);
         goto out;
     }
     if (sd->fam == FAM_PSS) {
@@ -653,7 +680,10 @@ void eval_signed_data(sig_eval *e, vctx *vc, CMS_ContentInfo *cms, const struct 
             tbs = whole;
         }
     }
+    /* SM2 signs the message itself: the signed attributes, or without them the content */
+    struct iovec sm2_attrs = {attrs.data, attrs.len};
     int ok = sig_verify(pkey, sd->fam, &d, &pss, tbs_md, d.len, tbs, tbs_len,
+                        md_attr ? &sm2_attrs : content, md_attr ? 1 : ncontent,
                         CMS_SignerInfo_get0_signature(si));
     if (ok < 0) { /* e.g. a digest OpenSSL will not use with this key */
         vnote(&e->v, CRYPTO_INDETERMINATE, CRYPTO_SUB_CRYPTO_CONSTRAINTS_FAILURE,

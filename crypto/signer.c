@@ -1,7 +1,8 @@
 /* CMS SignedData for PAdES baseline B-B (ETSI EN 319 142-1 6.3, over CAdES ETSI EN 319 122-1
  * 6.3), encoded here in DER rather than through OpenSSL's CMS_sign: the signature value comes
- * from crypto_key (file keys now, tokens and SM2 later), and the size of the result is known
- * exactly before signing, which the PDF placeholder needs. */
+ * from crypto_key (file keys, the key process, tokens), SM2 signatures included (OpenSSL 3.0's
+ * CMS_sign leaves them empty), and the size of the result is known exactly before signing,
+ * which the PDF placeholder needs. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -40,7 +41,9 @@ struct crypto_signer {
     buf attr_seal;  /* the GB/T 38540 seal attribute; empty when none */
     size_t max_sig;
     size_t max_size;
-    char *tsa_url; /* B-T: the TSA asked for the signature time-stamp */
+    bool sm2;          /* an SM2 key: SM2-with-SM3, GM/T 0010 */
+    uint8_t sm2_z[32]; /* its Z with the default ID (GB/T 32918.2 5.5), computed once */
+    char *tsa_url;     /* B-T: the TSA asked for the signature time-stamp */
     int tsa_timeout_ms;
 };
 
@@ -68,12 +71,15 @@ static int put_mgf1(buf *b, const EVP_MD *md) {
 }
 
 /* RFC 4055 3.1 RSASSA-PSS-params; RFC 5754 3.2 sha*WithRSAEncryption with NULL parameters;
- * RFC 5758 3.2 ecdsa-with-SHA* without parameters. */
+ * RFC 5758 3.2 ecdsa-with-SHA* without parameters; GM/T 0010-2012 / GB/T 35275-2017
+ * SM2-with-SM3 without parameters (key_type -1). */
 static crypto_err put_sig_alg(buf *b, const EVP_MD *md, int key_type, crypto_padding pad) {
     size_t s = der_open(b);
     int rc;
     char oid[64];
-    if (key_type == EVP_PKEY_EC) {
+    if (key_type == -1) {
+        rc = der_put_oid(b, CRYPTO_OID_SM2_SM3);
+    } else if (key_type == EVP_PKEY_EC) {
         int nid;
         if (!OBJ_find_sigid_by_algs(&nid, EVP_MD_get_type(md), NID_X9_62_id_ecPublicKey))
             return crypto_fail(CRYPTO_E_ALGORITHM, "no ECDSA algorithm for %s",
@@ -272,11 +278,33 @@ static void name_of(char *out, size_t n, X509 *cert) {
 }
 
 /* Checks the key against the certificate and the algorithm policy; picks digest and padding.
- * ETSI TS 119 312: RSA below 2048 bits and curves other than the NIST ones named are refused. */
+ * ETSI TS 119 312: RSA below 2048 bits and curves other than the NIST ones named are refused.
+ * SM2 keys (asked first: OpenSSL 3.0 gives them no base type) sign with SM3 alone. */
 static crypto_err choose_algorithms(crypto_signer *s, const crypto_signer_opts *o) {
     EVP_PKEY *pub = crypto_key_public(s->key);
     int type = EVP_PKEY_get_base_id(pub);
     const char *digest = o->digest;
+    if (crypto_is_sm2(pub)) {
+        /* GM/T 0009-2012 / GB/T 35275-2017: SM2 with SM3; no padding to choose */
+        if (o->padding == CRYPTO_PAD_PSS)
+            return crypto_fail(CRYPTO_E_ALGORITHM, "PSS padding needs an RSA key, and this key "
+                                                   "is SM2 (SM2 signs with SM3, no padding)");
+        if (digest && OPENSSL_strcasecmp(digest, "SM3") != 0)
+            return crypto_fail(CRYPTO_E_ALGORITHM,
+                               "an SM2 key signs with the SM3 digest only (GM/T 0009); "
+                               "digest %s is refused",
+                               digest);
+        crypto_err err =
+            crypto_sm2_z(s->sm2_z, pub, (const uint8_t *)CRYPTO_SM2_ID, strlen(CRYPTO_SM2_ID));
+        if (err != CRYPTO_OK)
+            return err;
+        s->sm2 = true;
+        s->padding = CRYPTO_PAD_AUTO;
+        s->md = EVP_MD_fetch(NULL, "SM3", NULL);
+        if (!s->md)
+            return crypto_fail(CRYPTO_E_ALGORITHM, "OpenSSL has no SM3 digest");
+        return put_sig_alg(&s->sig_alg, s->md, -1, s->padding);
+    }
     if (type == EVP_PKEY_RSA || type == EVP_PKEY_RSA_PSS) {
         if (EVP_PKEY_get_bits(pub) < 2048)
             return crypto_fail(CRYPTO_E_ALGORITHM,
@@ -307,8 +335,9 @@ static crypto_err choose_algorithms(crypto_signer *s, const crypto_signer_opts *
             return crypto_fail(CRYPTO_E_ALGORITHM, "PSS padding needs an RSA key");
         s->padding = CRYPTO_PAD_AUTO;
     } else {
-        return crypto_fail(CRYPTO_E_ALGORITHM, "keys of type %s are not supported",
-                           OBJ_nid2sn(type));
+        return crypto_fail(CRYPTO_E_ALGORITHM,
+                           "keys of type %s are not supported (RSA, ECDSA, SM2)",
+                           EVP_PKEY_get0_type_name(pub) ? EVP_PKEY_get0_type_name(pub) : "unknown");
     }
     s->md = EVP_MD_fetch(NULL, digest, NULL);
     if (!s->md)
@@ -317,7 +346,7 @@ static crypto_err choose_algorithms(crypto_signer *s, const crypto_signer_opts *
     if (mdnid != NID_sha256 && mdnid != NID_sha384 && mdnid != NID_sha512)
         return crypto_fail(CRYPTO_E_ALGORITHM,
                            "digest %s is not allowed (SHA-256, SHA-384, "
-                           "SHA-512 are)",
+                           "SHA-512 are; SM3 with SM2 keys)",
                            digest);
     return put_sig_alg(&s->sig_alg, s->md, type == EVP_PKEY_RSA_PSS ? EVP_PKEY_RSA : type,
                        s->padding);
@@ -590,17 +619,28 @@ static crypto_err build(buf *out, crypto_signer *s, const uint8_t *md, size_t md
 }
 
 /* ETSI EN 319 122-1 5.3 (RFC 3161 appendix A): the signature-time-stamp attribute, a token
- * over the signature value, as the unsigned attributes' SET OF with that one attribute. */
+ * over the signature value, as the unsigned attributes' SET OF with that one attribute. The
+ * imprint is of the signer's digest; for SM2 signers SHA-256, since RFC 3161 TSAs (ours
+ * among them) take SHA-2 imprints: the token names its imprint's algorithm, and verifiers read
+ * it from there. */
 static crypto_err timestamp_attr(buf *out, crypto_signer *s, const uint8_t *sig, size_t sig_len) {
     uint8_t h[EVP_MAX_MD_SIZE];
     size_t hl = 0;
+    unsigned hu = 0;
     buf tok;
     buf_init(&tok, CRYPTO_MAX_TST_RESERVE);
     struct iovec part = {(void *)(uintptr_t)sig, sig_len};
-    crypto_err err = crypto_signer_digest(h, &hl, s, &part, 1);
+    const EVP_MD *imd = s->sm2 ? EVP_sha256() : s->md;
+    crypto_err err = CRYPTO_OK;
+    if (!s->sm2)
+        err = crypto_signer_digest(h, &hl, s, &part, 1);
+    else if (EVP_Digest(sig, sig_len, h, &hu, imd, NULL))
+        hl = hu;
+    else
+        err = crypto_fail(CRYPTO_E_SIGN, "SHA-256 failed");
     crypto_tsa_opts to = {.timeout_ms = s->tsa_timeout_ms};
     if (err == CRYPTO_OK)
-        err = crypto_tsa_request(&tok, s->tsa_url, s->md, h, hl, &to);
+        err = crypto_tsa_request(&tok, s->tsa_url, imd, h, hl, &to);
     if (err == CRYPTO_OK) {
         size_t set = der_open(out), a = der_open(out);
         int rc = der_put_oid(out, OID_SIGNATURE_TST);
@@ -638,7 +678,12 @@ crypto_err crypto_cms_sign(buf *out, crypto_signer *s, const uint8_t *md, size_t
     }
     /* RFC 5652 5.4: the signature is over the DER of the signed attributes as a SET OF. */
     err = build(NULL, s, md, md_len, NULL, 0, &attrs);
-    if (err == CRYPTO_OK) {
+    if (err == CRYPTO_OK && s->sm2) {
+        /* GM/T 0010-2012 8.2 / GB/T 32918.2-2016 6.1 A1-A2: SM2 signs e = SM3(Z || M), M the
+         * DER of the signed attributes, Z of the signer's key with the default ID */
+        struct iovec parts[2] = {{s->sm2_z, sizeof s->sm2_z}, {attrs.data, attrs.len}};
+        err = crypto_signer_digest(h, &hl, s, parts, 2);
+    } else if (err == CRYPTO_OK) {
         struct iovec part = {attrs.data, attrs.len};
         err = crypto_signer_digest(h, &hl, s, &part, 1);
     }

@@ -152,3 +152,64 @@ EVP_MD_CTX *crypto_sm2_md_ctx(EVP_PKEY *pkey, bool sign) {
     }
     return c;
 }
+
+bool crypto_alg_is_sm2(const X509_ALGOR *alg) {
+    const ASN1_OBJECT *oid = NULL;
+    if (alg)
+        X509_ALGOR_get0(&oid, NULL, NULL, alg);
+    return oid && OBJ_obj2nid(oid) == NID_SM2_with_SM3;
+}
+
+/* RFC 5280 5.1.1.3 with GM/T 0015-2012: an SM2-signed CRL's signature is over tbsCertList
+ * with the default ID; X509_CRL_verify would give an empty one. The tbsCertList is read from
+ * the CRL's own encoding (OpenSSL keeps the bytes it parsed), so nothing is re-encoded or
+ * changed in the CRL, which other threads may be reading. */
+bool crypto_crl_signed_by(X509_CRL *crl, EVP_PKEY *pub) {
+    const ASN1_BIT_STRING *sig = NULL;
+    const X509_ALGOR *alg = NULL;
+    X509_CRL_get0_signature(crl, &sig, &alg);
+    if (!crypto_alg_is_sm2(alg))
+        return X509_CRL_verify(crl, pub) == 1;
+    unsigned char *der = NULL;
+    X509_CRL_INFO *info = NULL;
+    EVP_MD_CTX *c = NULL;
+    long len = 0;
+    int tag = 0, cls = 0, n = crypto_is_sm2(pub) ? i2d_X509_CRL(crl, &der) : 0;
+    const unsigned char *p = der;
+    /* CertificateList ::= SEQUENCE { tbsCertList, signatureAlgorithm, signatureValue } */
+    if (n > 0 && !(ASN1_get_object(&p, &len, &tag, &cls, n) & 0x80) && tag == V_ASN1_SEQUENCE &&
+        cls == V_ASN1_UNIVERSAL)
+        info = d2i_X509_CRL_INFO(NULL, &p, len);
+    bool ok = info && (c = crypto_sm2_md_ctx(pub, false)) != NULL &&
+              ASN1_item_verify_ctx(ASN1_ITEM_rptr(X509_CRL_INFO), alg, sig, info, c) == 1;
+    EVP_MD_CTX_free(c);
+    X509_CRL_INFO_free(info);
+    OPENSSL_free(der);
+    return ok;
+}
+
+/* RFC 6960 4.2.1 with GM/T 0015: an SM2-signed response's signature is over ResponseData with
+ * the default ID; OCSP_basic_verify would give an empty one. */
+bool crypto_ocsp_signed_by(OCSP_BASICRESP *bs, X509 *signer) {
+    const X509_ALGOR *alg = OCSP_resp_get0_tbs_sigalg(bs);
+    EVP_PKEY *pub = X509_get0_pubkey(signer);
+    if (!pub)
+        return false;
+    if (!crypto_alg_is_sm2(alg)) {
+        STACK_OF(X509) *one = sk_X509_new_null();
+        bool ok = one && sk_X509_push(one, signer) &&
+                  OCSP_basic_verify(bs, one, NULL, OCSP_NOVERIFY | OCSP_NOINTERN) == 1;
+        sk_X509_free(one);
+        return ok;
+    }
+    EVP_MD_CTX *c = crypto_is_sm2(pub) ? crypto_sm2_md_ctx(pub, false) : NULL;
+    bool ok =
+        c && ASN1_item_verify_ctx(ASN1_ITEM_rptr(OCSP_RESPDATA), alg, OCSP_resp_get0_signature(bs),
+                                  OCSP_resp_get0_respdata(bs), c) == 1;
+    EVP_MD_CTX_free(c);
+    return ok;
+}
+
+void crypto_sm2_ocsp_prepare(OCSP_BASICRESP *bs) {
+    crypto_sm2_certs_prepare((STACK_OF(X509) *)(uintptr_t)OCSP_resp_get0_certs(bs));
+}

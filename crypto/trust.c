@@ -56,7 +56,8 @@ X509 *cert_from_der(const uint8_t *der, size_t len) {
     const unsigned char *p = der;
     c = d2i_X509(NULL, &p, (long)len);
     ERR_clear_error();
-    if (!c || p != der + len) {
+    /* an SM2-signed certificate is given the default ID here, once, before it is shared */
+    if (!c || p != der + len || !crypto_sm2_cert_prepare(c)) {
         X509_free(c);
         return NULL;
     }
@@ -121,10 +122,13 @@ static int cmp_serial_cert(const void *a, const void *b) {
     return c ? c : X509_cmp(*x, *y);
 }
 
-/* Adds cert (taken over); duplicates are dropped when the index is made. */
+/* Adds cert (taken over); duplicates are dropped when the index is made. An SM2-signed anchor
+ * gets the default ID (GM/T 0009 5.4.4), should its own signature be checked. */
 static crypto_err add_anchor(crypto_trust *t, X509 *cert) {
     crypto_err err = CRYPTO_OK;
-    if (sk_X509_num(t->certs) >= MAX_ANCHORS)
+    if (!crypto_sm2_cert_prepare(cert))
+        err = crypto_fail(CRYPTO_E_NOMEM, "cannot add a trust anchor");
+    else if (sk_X509_num(t->certs) >= MAX_ANCHORS)
         err = crypto_fail(CRYPTO_E_LIMIT, "more than %d trust anchors", MAX_ANCHORS);
     else if (!X509_STORE_add_cert(t->store, cert) || !sk_X509_push(t->certs, cert))
         err = crypto_fail(CRYPTO_E_NOMEM, "cannot add a trust anchor");
@@ -353,8 +357,10 @@ static crypto_err vdata_add(crypto_vdata *v, vdata_kind kind, const uint8_t *der
         }
         OCSP_RESPONSE_free(resp);
         parsed = bs != NULL;
-        if (bs)
+        if (bs) {
+            crypto_sm2_ocsp_prepare(bs);
             v->ocsps[v->n_ocsps++] = bs; /* room for VERIFY_MAX_ITEMS, checked above */
+        }
     }
     ERR_clear_error();
     if (nomem)

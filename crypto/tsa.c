@@ -108,7 +108,11 @@ crypto_err crypto_tsa_new(crypto_tsa **out, crypto_key *key, X509 *cert, STACK_O
     int base = EVP_PKEY_get_base_id(pub), bits = EVP_PKEY_get_bits(pub);
     if (!((base == EVP_PKEY_RSA && bits >= 2048) || (base == EVP_PKEY_EC && bits >= 256))) {
         err = crypto_fail(CRYPTO_E_ALGORITHM,
-                          "the TSA key must be RSA of 2048 bits or more, or EC P-256 or larger");
+                          "the TSA key must be RSA of 2048 bits or more, or EC P-256 or larger%s",
+                          crypto_is_sm2(pub) ? " (OpenSSL's TSA cannot make SM2 signatures with "
+                                               "the SM2 ID; its certificate may come from an SM2 "
+                                               "CA)"
+                                             : "");
         goto out;
     }
     if (acc > 60 * 1000) {

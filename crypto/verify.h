@@ -162,8 +162,8 @@ typedef struct crypto_verify_result {
     char *issuer;          /* the issuer, RFC 2253, UTF-8 */
     char *serial;          /* the serial number in hexadecimal */
     X509 *signer_cert;     /* owned by the result; NULL when not found */
-    const char *digest;    /* "SHA-256", ...; "" when unknown */
-    const char *algorithm; /* "RSA", "RSA-PSS", "ECDSA", "Ed25519", "Ed448", ... */
+    const char *digest;    /* "SHA-256", ..., "SM3"; "" when unknown */
+    const char *algorithm; /* "RSA", "RSA-PSS", "ECDSA", "Ed25519", "Ed448", "SM2" */
     int key_bits;
 
     time_t signing_time; /* the time-stamp's time, else the time the signer claims, else now */

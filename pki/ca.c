@@ -754,6 +754,7 @@ pki_err pki_status_cert(store_cert *out, pki_ca *ca, const char *cert_path) {
     if (crypto_certs_load(&certs, cert_path) != CRYPTO_OK)
         return crypto_failed();
     X509 *c = sk_X509_value(certs, 0);
+    crypto_sm2_cert_prepare(c); /* an SM2 CA's signature, with the default ID */
     if (X509_check_issued(ca->cert, c) != X509_V_OK ||
         X509_verify(c, X509_get0_pubkey(ca->cert)) != 1) {
         err = fail(PKI_E_NOTFOUND, "%s was not issued by this CA", cert_path);

@@ -48,7 +48,7 @@ typedef struct pki_init_opts {
     const char *dir;
     const char *base_url;        /* http://host[:port][/prefix] */
     const char *pass_file;       /* the password the CA keys are encrypted with */
-    const char *key_type;        /* "ec384" (default), "ec", "rsa", "rsa2048" */
+    const char *key_type;        /* "ec384" (default), "ec", "rsa", "rsa2048", "sm2" */
     const char *root_subject;    /* default "/CN=eseal Root CA" */
     const char *issuing_subject; /* default "/CN=eseal Issuing CA" */
     int root_days;               /* default 7300 */
@@ -85,7 +85,7 @@ typedef struct pki_issue_req {
     const char *csr;      /* a PKCS#10 request file, or */
     const char *pubkey;   /* a public key file (with subject), or */
     const char *genkey;   /* a key file to generate (with subject; encrypted with key_pass) */
-    const char *key_type; /* for genkey: "ec" (default), "ec384", "rsa", "rsa2048" */
+    const char *key_type; /* for genkey: "ec" (default), "ec384", "rsa", "rsa2048", "sm2" */
     const char *key_pass; /* the password genkey's file is encrypted with */
     const char *subject;  /* "/C=CN/O=.../CN=..."; for a CSR, overrides the request's */
     const char *profile;  /* "enterprise" (default), "tsa", "ocsp" */

@@ -181,6 +181,37 @@ grep -q 'seal:     "示例科技有限公司合同专用章", an organisation.s 
     grep -q 'picture: PNG, .* 42x42 mm, 496x496 px; shown on the page' <<<"$txt" &&
     pass "the table shows the seal" || fail "the table: $txt"
 
+# ---- SM2: an SM2 enterprise key and an SM2 seal maker, both certified by an SM2 CA of eseal ca;
+# the maker signs the seal SM2-with-SM3, the enterprise the document
+# (the CA's CRL served over http for --online: its certificates name it)
+echo "sm2-seal-pass-2468" >pass.txt
+port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+if "$ESEAL" ca init --ca sm2ca --base-url "http://127.0.0.1:$port" --pass-file pass.txt --key-type sm2 \
+    --root-subject "/C=CN/O=Bureau/CN=SM2 Root CA" \
+    --issuing-subject "/C=CN/O=Bureau/CN=SM2 Issuing CA" >/dev/null &&
+    "$ESEAL" ca issue --ca sm2ca --genkey sm2ent.key --key-pass-file pass.txt --key-type sm2 \
+        --subject "/C=CN/O=示例科技有限公司/CN=SM2 Enterprise" --out sm2ent.pem >/dev/null &&
+    "$ESEAL" ca issue --ca sm2ca --genkey sm2maker.key --key-pass-file pass.txt --key-type sm2 \
+        --subject "/C=CN/O=Bureau/CN=SM2 Seal Maker" --out sm2maker.pem >/dev/null &&
+    "$ESEAL" seal make --picture "$SEAL_PNG" --name "示例科技有限公司合同专用章" --cert sm2ent.pem \
+        --valid-to "$(at now+31536000)" --maker-key sm2maker.key --maker-pass-file pass.txt \
+        --maker-cert sm2maker.pem sm2.seal >/dev/null &&
+    sign "$in" sm2.pdf --key sm2ent.key --pass-file pass.txt --cert sm2ent.pem \
+        --chain sm2ca/issuing.pem --seal sm2.seal --rect 120,40; then
+    "$ESEAL" ca crl --ca sm2ca >/dev/null
+    python3 -m http.server "$port" --bind 127.0.0.1 --directory sm2ca >/dev/null 2>&1 &
+    http_pid=$!
+    for i in $(seq 50); do curl -sf "http://127.0.0.1:$port/crl/issuing.crl" -o /dev/null && break; sleep 0.1; done
+    ver=$(vjson sm2.pdf --trust sm2ca/root.pem --online --timeout 5)
+    kill $http_pid 2>/dev/null || true
+    jcheck "SM2: TOTAL_PASSED, an SM2 maker's seal shown" "$ver" \
+        's["indication"] == "TOTAL_PASSED" and s["algorithm"] == "SM2" and seal["maker"] == "SM2 Seal Maker" and seal["maker_signature"] and seal["maker_trusted"] and seal["signer_listed"] and seal["picture"]["shown"]'
+    refused "does not list the signer's certificate" "$tmp/refused.pdf" "$ESEAL" sign "$in" \
+        "$tmp/refused.pdf" "${rsa[@]}" --seal sm2.seal --rect 120,40
+else
+    fail "SM2: CA, keys, seal or signature"
+fi
+
 # ---- usage errors and refusals: nothing written
 o=$tmp/refused.pdf
 rc=0

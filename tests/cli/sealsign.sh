@@ -151,6 +151,16 @@ else
     fail "sign --field seal --seal"
 fi
 
+# PDF/A-1, which forbids soft masks: the picture goes with a 1-bit /Mask, compared as such
+a1="$CORPUS/inputs/p02_licence_lo_pdfa1b.pdf"
+if sign "$a1" pdfa1.pdf "${rsa[@]}" --seal ok.seal --rect 100,50; then
+    ver=$(vjson pdfa1.pdf "${anchors[@]}")
+    jcheck "PDF/A-1: TOTAL_PASSED, the seal shown" "$ver" \
+        's["indication"] == "TOTAL_PASSED" and seal["picture"]["shown"]'
+else
+    fail "sign a PDF/A-1 file with a seal"
+fi
+
 # a seal that lists certificate digests (certListType 2)
 mkseal digests.seal now-86400 now+31536000 "$PKI/rsa2048.pem" -- --cert-digests
 if sign "$in" digests.pdf "${rsa[@]}" --seal digests.seal --rect 120,40; then

@@ -43,13 +43,14 @@ enum {
     R_DR = 1 << 18,   /* the form's default resources */
     R_EXT = 1 << 19,  /* the catalog's /Extensions */
     R_OTHER = 1 << 20,
-    R_WEAK = 1 << 21 /* a page, annotation or field referred to from content */
+    R_WEAK = 1 << 21,     /* a page, annotation or field referred to from content */
+    R_SIGNED_AP = 1 << 22 /* appearance of a signature already signed in the signed revision */
 };
 
 /* Roles whose whole subtree plays the same role. */
 #define R_SUBTREE                                                                                  \
-    (R_ANNOT_SUB | R_SIG_AP | R_FORM_AP | R_VALUE | R_DSS | R_FREE | R_DR | R_EXT | R_OTHER |      \
-     R_SIGDICT)
+    (R_ANNOT_SUB | R_SIG_AP | R_SIGNED_AP | R_FORM_AP | R_VALUE | R_DSS | R_FREE | R_DR | R_EXT |  \
+     R_OTHER | R_SIGDICT)
 
 #define MDP_MAX_VISITS 2000000
 
@@ -165,8 +166,28 @@ static void visit_field(mdp *m, pdf_val *d, int page, bool sig) {
     }
 }
 
-static void visit_widget(mdp *m, pdf_val *d, int page, bool sig) {
-    uint32_t ap = sig ? R_SIG_AP : R_FORM_AP;
+/* Was object num, in the signed revision, the widget of a signature field that had a value: a
+ * signature already made? Its appearance is then what that signer (and every later one) saw
+ * signed; signing permits filling empty signature fields, not redrawing signed ones (ISO 32000-2
+ * 12.8.2.2.2: the permitted changes are to fill in forms and sign; a signed field is neither). */
+static bool signed_in_S(mdp *m, uint32_t num) {
+    const pdf_robj *o;
+    if (!num || pdf_rev_obj(&o, m->S, num) != PDF_OK || !o->val || o->val->t != PV_DICT)
+        return false;
+    pdf_val *f = o->val;
+    for (int depth = 0; f && f->t == PV_DICT && depth < 32; depth++) {
+        pdf_val *v = pdf_rev_get(m->S, f, "V");
+        if (v && v->t == PV_DICT)
+            return true;
+        if (pv_dict_get(f, "FT") || pv_dict_get(f, "T"))
+            return false; /* the field itself, unsigned */
+        f = pdf_rev_get(m->S, f, "Parent");
+    }
+    return false;
+}
+
+static void visit_widget(mdp *m, pdf_val *d, int page, bool sig, bool signed_before) {
+    uint32_t ap = signed_before ? R_SIGNED_AP : sig ? R_SIG_AP : R_FORM_AP;
     for (size_t i = 0; i < d->u.dict.n; i++) {
         const char *k = d->u.dict.kv[i].key;
         pdf_val *val = d->u.dict.kv[i].val;
@@ -205,7 +226,7 @@ static void visit_page(mdp *m, pdf_val *d, int page) {
     }
 }
 
-static void visit_dict_role(mdp *m, pdf_val *d, uint32_t role, int page, bool sig) {
+static void visit_dict_role(mdp *m, pdf_val *d, uint32_t num, uint32_t role, int page, bool sig) {
     if (d->t != PV_DICT && d->t != PV_ARRAY)
         return;
     switch (role) {
@@ -271,7 +292,8 @@ static void visit_dict_role(mdp *m, pdf_val *d, uint32_t role, int page, bool si
     case R_WIDGET_SIG:
     case R_WIDGET_FORM:
         if (d->t == PV_DICT)
-            visit_widget(m, d, page, role == R_WIDGET_SIG);
+            visit_widget(m, d, page, role == R_WIDGET_SIG,
+                         role == R_WIDGET_SIG && signed_in_S(m, num));
         break;
     case R_ACROFORM:
         for (size_t i = 0; d->t == PV_DICT && i < d->u.dict.n; i++) {
@@ -311,7 +333,7 @@ static void visit_in(mdp *m, pdf_val *v, uint32_t role, int page, bool sig, bool
     if (!v || m->err != SEAL_OK)
         return;
     if (v->t != PV_REF) {
-        visit_dict_role(m, v, role, page, sig);
+        visit_dict_role(m, v, 0, role, page, sig);
         return;
     }
     if (++m->visits > MDP_MAX_VISITS) {
@@ -353,7 +375,7 @@ static void drain(mdp *m) {
         work w = m->work[--m->n_work];
         const pdf_robj *o;
         if (pdf_rev_obj(&o, m->F, w.num) == PDF_OK)
-            visit_dict_role(m, o->val, w.role, w.page, w.sig);
+            visit_dict_role(m, o->val, w.num, w.role, w.page, w.sig);
     }
 }
 
@@ -650,6 +672,10 @@ static void check_object(mdp *m, uint32_t num, const objinfo *oi, const pdf_robj
         if (!p->sign)
             add_mod(m, SEAL_MOD_FIELD_VALUE, num, page, "signature appearance changed");
     }
+    if (r & R_SIGNED_AP)
+        add_mod(m, SEAL_MOD_FIELD_VALUE, num, page,
+                fresh ? "a signed signature's appearance given a new part"
+                      : "a signed signature's appearance changed");
     if (r & R_FORM_AP) {
         if (p->fill)
             add_permitted(m, SEAL_MOD_FIELD_VALUE, num, page, "field appearance");
@@ -730,6 +756,7 @@ static void check_object(mdp *m, uint32_t num, const objinfo *oi, const pdf_robj
         bool sig = r & R_WIDGET_SIG;
         static const char *const appearance[] = {"AP", "AS", "MK", "F", NULL};
         bool merged = pv_dict_get(new, "FT") || pv_dict_get(new, "T");
+        bool was_signed = sig && !fresh && signed_in_S(m, num);
         if (fresh) {
             if (!(sig ? p->sign : p->annots))
                 add_mod(m, SEAL_MOD_ANNOT_ADDED, num, page, "widget");
@@ -741,6 +768,11 @@ static void check_object(mdp *m, uint32_t num, const objinfo *oi, const pdf_robj
                     continue;
                 if (strcmp(k, "P") == 0 || strcmp(k, "Parent") == 0)
                     continue; /* where it hangs: the field and page walks judge that */
+                if (was_signed && key_in(k, appearance)) {
+                    snprintf(text, sizeof text, "a signed signature's widget /%s changed", k);
+                    add_mod(m, SEAL_MOD_FIELD_VALUE, num, page, text);
+                    continue;
+                }
                 if (strcmp(k, "AP") == 0 && (sig ? p->sign : p->fill)) {
                     check_ap_unhooked(m, pv_dict_get(old, "AP"), num, page);
                     continue;

@@ -258,6 +258,18 @@ ver=$(vjson swapped.pdf "${anchors[@]}")
 jcheck "(a) picture swapped: TOTAL_FAILED" "$ver" 'r["indication"] == "TOTAL_FAILED"'
 jcheck "(a) picture swapped: the cause named" "$ver" \
     'any("is not the seal" in e and "picture" in e for e in s["errors"]) and seal["picture"]["shown"] is False and seal["maker_signature"] and seal["signer_listed"]'
+# (a') the same swap on a signature that shows a plain picture (no seal): a signed signature's
+# appearance redrawn after signing is a change signing does not permit (seal/mdp.c)
+sign "$in" plain.pdf "${rsa[@]}" --image "$SEAL_PNG" --page 1 --rect 120,40,42,42 ||
+    fail "sign with --image"
+ver=$(vjson plain.pdf "${anchors[@]}")
+jcheck "(a') a plain picture signature: TOTAL_PASSED before" "$ver" 's["indication"] == "TOTAL_PASSED"'
+"$PDF_TAMPER" sealpic plain.pdf plain-swapped.pdf "$BUREAU_PNG"
+ver=$(vjson plain-swapped.pdf "${anchors[@]}")
+jcheck "(a') its picture swapped in a later update: not TOTAL_PASSED" "$ver" \
+    's["indication"] != "TOTAL_PASSED" and r["indication"] != "TOTAL_PASSED"'
+jcheck "(a') the change named" "$ver" \
+    'any("signed signature" in m["detail"] for m in s["modifications"])'
 # (b) the maker's signature broken (esID changed; validity changed)
 for what in esid validity; do
     "$RESIGN" base.pdf b-$what.pdf "$PKI/rsa2048.key" "$PKI/rsa2048.pem" broken-$what.seal "$PKI/chain.pem"

@@ -9,6 +9,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/x509v3.h>
+
+#include "crypto/ca.h"
 #include "crypto/internal.h"
 #include "crypto/ses.h"
 #include "crypto/verify_int.h"
@@ -28,14 +31,33 @@ static void seal_note(sig_eval *e, crypto_seal_check *sc, crypto_indication ind,
     vnote(&e->v, ind, sub, "%s", msg);
 }
 
-/* The maker's certificate: a path to a trust anchor at time at, and not known to be revoked
- * (the maker's status is checked with what the document and the CMS carry, and online when
- * asked; an unknown status is reported by the chain only, not held against the seal). */
+/* The maker's certificate: a key whose usage allows signing and that is strong enough, a path
+ * to a trust anchor at time at made of strong enough keys and signatures, and not known to be
+ * revoked (the maker's status is checked with what the document and the CMS carry, and online
+ * when asked; an unknown status is reported by the chain only, not held against the seal). */
 static void check_maker(sig_eval *e, crypto_seal_check *sc, vctx *vc, time_t at, bool poe) {
     crypto_ses *ses = sc->ses;
     chain_res cr;
     memset(&cr, 0, sizeof cr);
     crypto_sm2_cert_prepare(ses->maker);
+    /* RFC 5280 4.2.1.3: the maker's key signs the seal, so its usage must allow signatures (a
+     * CA's or an encryption certificate does not make seals) */
+    uint32_t ku = X509_get_key_usage(ses->maker);
+    if (ku != UINT32_MAX && !(ku & (KU_DIGITAL_SIGNATURE | KU_NON_REPUDIATION))) {
+        seal_note(e, sc, CRYPTO_INDETERMINATE, CRYPTO_SUB_CHAIN_CONSTRAINTS_FAILURE,
+                  "the seal maker's certificate's key usage allows neither digitalSignature nor "
+                  "nonRepudiation (RFC 5280 4.2.1.3)");
+        goto out;
+    }
+    /* ETSI TS 119 312, as for signers and as crypto_ses_make asks of makers: RSA of 2048 bits
+     * and more, P-256, P-384, P-521, SM2 */
+    if (crypto_key_strength(X509_get0_pubkey(ses->maker)) != CRYPTO_OK) {
+        seal_note(e, sc, CRYPTO_INDETERMINATE, CRYPTO_SUB_CRYPTO_CONSTRAINTS_FAILURE,
+                  "the seal maker's key is too weak or not accepted: %s (ETSI TS 119 312)",
+                  crypto_errdetail());
+        crypto_clear_detail();
+        goto out;
+    }
     if (chain_build(&cr, vc->trust, ses->maker, vc->certs, at) != CRYPTO_OK) {
         vc->oom = true;
         goto out;
@@ -45,6 +67,13 @@ static void check_maker(sig_eval *e, crypto_seal_check *sc, vctx *vc, time_t at,
                   "the seal maker's certificate does not lead to a trust anchor: %s",
                   crypto_trust_count(vc->trust) ? X509_verify_cert_error_string(cr.err)
                                                 : "no trust anchors were given");
+        goto out;
+    }
+    if (cr.weak_err != X509_V_OK) {
+        seal_note(e, sc, CRYPTO_INDETERMINATE, CRYPTO_SUB_CRYPTO_CONSTRAINTS_FAILURE,
+                  "the seal maker's certificate path is too weak at depth %d: %s (ETSI TS 119 "
+                  "312)",
+                  cr.weak_depth, X509_verify_cert_error_string(cr.weak_err));
         goto out;
     }
     if (cr.time_err != X509_V_OK) {

@@ -142,7 +142,8 @@ struct crypto_ses;
 typedef struct crypto_seal_check {
     struct crypto_ses *ses; /* the seal read (owned); NULL when it could not be read */
     bool maker_signature;   /* the maker's signature over the seal holds */
-    bool maker_trusted;     /* the maker's certificate has a path to a trust anchor */
+    bool maker_trusted;     /* the maker's certificate has a path to a trust anchor, its key
+                               usage allows signing, its key and path are strong enough */
     bool signer_listed;     /* the signing certificate is one the seal lists */
     int validity;           /* the seal at the signing time: -1 not yet valid, 0 valid, 1 expired */
     char *cause;            /* why the seal does not hold; NULL when it does */

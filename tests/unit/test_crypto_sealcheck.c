@@ -6,8 +6,11 @@
 #include <time.h>
 
 #include <openssl/pem.h>
+#include <openssl/rand.h>
+#include <openssl/x509v3.h>
 
 #include "check.h"
+#include "crypto/der.h"
 #include "crypto/ses.h"
 #include "crypto/verify.h"
 
@@ -35,15 +38,19 @@ static X509 *cert(const char *name) {
 
 typedef struct seal_args {
     const char *signer; /* the certificate the seal lists */
+    const char *maker;  /* the maker's files, NAME.pem and NAME.key; NULL: rsa3072 */
     time_t from, to;
     bool digests;
 } seal_args;
 
-/* A seal made by rsa3072 for the given signer: its DER (malloc'd). */
+/* A seal made by rsa3072 (or a->maker) for the given signer: its DER (malloc'd). */
 static uint8_t *make_seal(size_t *len, const seal_args *a) {
     static const uint8_t png[] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n', 1, 2, 3};
     crypto_key *mk = NULL;
-    X509 *mc = cert("rsa3072.pem");
+    char mpem[64], mkey[64];
+    snprintf(mpem, sizeof mpem, "%s.pem", a->maker ? a->maker : "rsa3072");
+    snprintf(mkey, sizeof mkey, "%s.key", a->maker ? a->maker : "rsa3072");
+    X509 *mc = cert(mpem);
     STACK_OF(X509) *certs = sk_X509_new_null();
     sk_X509_push(certs, cert(a->signer));
     buf out;
@@ -58,7 +65,7 @@ static uint8_t *make_seal(size_t *len, const seal_args *a) {
                             .width_mm = 42,
                             .height_mm = 42,
                             .maker_cert = mc};
-    CHECK_INT(crypto_key_load(&mk, NULL, NULL, P("rsa3072.key"), NULL), CRYPTO_OK);
+    CHECK_INT(crypto_key_load(&mk, NULL, NULL, P(mkey), NULL), CRYPTO_OK);
     spec.maker_key = mk;
     crypto_err err = crypto_ses_make(&out, &spec);
     if (err != CRYPTO_OK)
@@ -235,6 +242,140 @@ static void test_maker_untrusted(void) {
     free(seal);
 }
 
+/* A private key of the test PKI. */
+static EVP_PKEY *pkey(const char *name) {
+    FILE *f = fopen(P(name), "r");
+    EVP_PKEY *k = f ? PEM_read_PrivateKey(f, NULL, NULL, NULL) : NULL;
+    if (f)
+        fclose(f);
+    CHECK(k != NULL);
+    return k;
+}
+
+/* A certificate for key, issued by the test PKI's RSA issuing CA with the digest md: an end
+ * entity whose key usage is digitalSignature. */
+static X509 *issue(EVP_PKEY *key, const char *cn, const EVP_MD *md) {
+    X509 *ca = cert("issuing-ca.pem"), *x = X509_new();
+    EVP_PKEY *ca_key = pkey("issuing-ca.key");
+    X509_NAME *n = X509_NAME_new();
+    X509_EXTENSION *ku =
+        X509V3_EXT_conf_nid(NULL, NULL, NID_key_usage, "critical,digitalSignature");
+    BIGNUM *sn = BN_new();
+    bool ok =
+        x && n && ku && sn && BN_rand(sn, 64, BN_RAND_TOP_ONE, BN_RAND_BOTTOM_ANY) &&
+        BN_to_ASN1_INTEGER(sn, X509_get_serialNumber(x)) && X509_set_version(x, 2) &&
+        X509_NAME_add_entry_by_txt(n, "CN", MBSTRING_UTF8, (const unsigned char *)cn, -1, -1, 0) &&
+        X509_set_subject_name(x, n) && X509_set_issuer_name(x, X509_get_subject_name(ca)) &&
+        X509_time_adj_ex(X509_getm_notBefore(x), -1, 0, NULL) &&
+        X509_time_adj_ex(X509_getm_notAfter(x), 365, 0, NULL) && X509_set_pubkey(x, key) &&
+        X509_add_ext(x, ku, -1) && X509_sign(x, ca_key, md) > 0;
+    CHECK(ok);
+    BN_free(sn);
+    X509_EXTENSION_free(ku);
+    X509_NAME_free(n);
+    EVP_PKEY_free(ca_key);
+    X509_free(ca);
+    return x;
+}
+
+/* The seal make_seal(a) makes, with its maker's part replaced: SES_SealInfo as made, signed by
+ * key (alg, with md) under the maker certificate mc. What crypto_ses_make refuses to make
+ * (weak keys) can be tried so. */
+static uint8_t *reseal(size_t *len, const seal_args *a, EVP_PKEY *key, X509 *mc, const char *alg,
+                       const EVP_MD *md) {
+    size_t sl = 0, il = 0, siglen = 0;
+    uint8_t *good = make_seal(&sl, a), *sig = NULL;
+    crypto_ses *s = NULL;
+    unsigned char *cd = NULL;
+    buf out;
+    buf_init(&out, CRYPTO_SES_MAX_DER);
+    CHECK_INT(crypto_ses_parse(&s, good, sl), CRYPTO_OK);
+    const uint8_t *info = s ? crypto_ses_info_der(s, &il) : NULL;
+    EVP_MD_CTX *c = EVP_MD_CTX_new();
+    bool ok = info && c && EVP_DigestSignInit(c, NULL, md, NULL, key) == 1 &&
+              EVP_DigestSign(c, NULL, &siglen, info, il) == 1 && (sig = malloc(siglen)) &&
+              EVP_DigestSign(c, sig, &siglen, info, il) == 1;
+    int cn = i2d_X509(mc, &cd);
+    CHECK(ok && cn > 0);
+    /* GB/T 38540-2020 7.1: SES_Seal ::= SEQUENCE { eSealInfo, cert, signAlgID, signedValue } */
+    size_t top = der_open(&out);
+    der_put_raw(&out, info, il);
+    der_put(&out, DER_OCTET_STRING, cd, (size_t)cn);
+    der_put_oid(&out, alg);
+    size_t bs = der_open(&out);
+    buf_putc(&out, 0);
+    buf_append(&out, sig, siglen);
+    der_close(&out, bs, DER_BIT_STRING);
+    der_close(&out, top, DER_SEQUENCE);
+    OPENSSL_free(cd);
+    free(sig);
+    EVP_MD_CTX_free(c);
+    crypto_ses_free(s);
+    free(good);
+    return buf_detach(&out, len);
+}
+
+/* A maker the seal's signature holds for and whose path leads to the anchor, but whose
+ * certificate may not make signatures, or whose key or path is too weak (ETSI TS 119 312, as
+ * for signers): never TOTAL_PASSED. */
+static void test_maker_weak(void) {
+    size_t sl, cl;
+    seal_args a = {.signer = "rsa2048.pem", .from = now - 86400, .to = now + 86400};
+    static const char *RSA_SHA256 = "1.2.840.113549.1.1.11", *ECDSA_SHA256 = "1.2.840.10045.4.3.2";
+    static const struct {
+        const char *what, *key_type;
+        const EVP_MD *(*md)(void);
+        crypto_indication ind;
+        crypto_subind sub;
+        const char *cause;
+    } cases[] = {
+        {"RSA-3072, SHA-256 (the control)", "rsa3072", EVP_sha256, CRYPTO_TOTAL_PASSED,
+         CRYPTO_SUB_NONE, NULL},
+        {"a certificate signed with SHA-1", "rsa3072", EVP_sha1, CRYPTO_INDETERMINATE,
+         CRYPTO_SUB_CRYPTO_CONSTRAINTS_FAILURE, "too weak"},
+        {"RSA-1024", "rsa1024", EVP_sha256, CRYPTO_INDETERMINATE,
+         CRYPTO_SUB_CRYPTO_CONSTRAINTS_FAILURE, "too weak"},
+        {"P-224", "P-224", EVP_sha256, CRYPTO_INDETERMINATE, CRYPTO_SUB_CRYPTO_CONSTRAINTS_FAILURE,
+         "too weak"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        fprintf(stderr, "maker: %s\n", cases[i].what);
+        EVP_PKEY *k = strcmp(cases[i].key_type, "rsa3072") == 0 ? pkey("rsa3072.key")
+                      : strcmp(cases[i].key_type, "rsa1024") == 0
+                          ? EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)1024)
+                          : EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-224");
+        CHECK(k != NULL);
+        X509 *mc = issue(k, cases[i].what, cases[i].md());
+        bool ec = EVP_PKEY_is_a(k, "EC");
+        uint8_t *seal = reseal(&sl, &a, k, mc, ec ? ECDSA_SHA256 : RSA_SHA256, EVP_sha256());
+        uint8_t *cms = sign(&cl, "rsa2048", seal, sl);
+        crypto_verify_result *r = verify(cms, cl, "root-ca.pem", 0, 0);
+        EXPECT(r, cases[i].ind, cases[i].sub);
+        CHECK(r && r->seal && r->seal->maker_signature);
+        CHECK(r && r->seal && r->seal->maker_trusted == (cases[i].ind == CRYPTO_TOTAL_PASSED));
+        if (cases[i].cause)
+            CHECK(r && r->cause && strstr(r->cause, "seal maker") &&
+                  strstr(r->cause, cases[i].cause));
+        crypto_verify_result_free(r);
+        free(cms);
+        free(seal);
+        X509_free(mc);
+        EVP_PKEY_free(k);
+    }
+
+    /* a CA's certificate as the maker's (keyCertSign and cRLSign only) */
+    a.maker = "issuing-ca";
+    uint8_t *seal = make_seal(&sl, &a);
+    uint8_t *cms = sign(&cl, "rsa2048", seal, sl);
+    crypto_verify_result *r = verify(cms, cl, "root-ca.pem", 0, 0);
+    EXPECT(r, CRYPTO_INDETERMINATE, CRYPTO_SUB_CHAIN_CONSTRAINTS_FAILURE);
+    CHECK(r && r->seal && r->seal->maker_signature && !r->seal->maker_trusted);
+    CHECK(r && r->cause && strstr(r->cause, "seal maker") && strstr(r->cause, "key usage"));
+    crypto_verify_result_free(r);
+    free(cms);
+    free(seal);
+}
+
 static void test_validity(void) {
     size_t sl, cl;
     /* not yet valid: the signature exists now, before the seal's start */
@@ -311,6 +452,7 @@ int main(void) {
     test_signer_not_listed();
     test_maker_signature_broken();
     test_maker_untrusted();
+    test_maker_weak();
     test_validity();
     test_malformed();
     return check_failures ? 1 : 0;

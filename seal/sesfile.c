@@ -252,15 +252,25 @@ static void jstr(report *o, const char *s) {
     free(big);
 }
 
-/* Text for a terminal: control characters (a seal's name could carry escape sequences)
- * shown as '?'. */
+/* Text for a terminal: control characters (a seal's name could carry escape sequences) shown
+ * as '?': C0 and DEL, the C1 controls U+0080..U+009F in their UTF-8 form (U+009B is CSI to a
+ * terminal), and the bidirectional overrides and isolates U+202A..U+202E, U+2066..U+2069 (Unicode
+ * UAX #9), which reorder what is shown. */
 static void tstr(report *o, const char *s) {
     if (!s) {
         put(o, "-");
         return;
     }
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++)
-        put(o, "%c", *p < 0x20 || *p == 0x7f ? '?' : (char)*p);
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        size_t ctl = *p < 0x20 || *p == 0x7f                                        ? 1
+                     : p[0] == 0xc2 && p[1] >= 0x80 && p[1] <= 0x9f                 ? 2
+                     : p[0] == 0xe2 && p[1] == 0x80 && p[2] >= 0xaa && p[2] <= 0xae ? 3
+                     : p[0] == 0xe2 && p[1] == 0x81 && p[2] >= 0xa6 && p[2] <= 0xa9 ? 3
+                                                                                    : 0;
+        put(o, "%c", ctl ? '?' : (char)*p);
+        if (ctl)
+            p += ctl - 1;
+    }
 }
 
 /* A member of a JSON object: "\"key\":value", after a comma unless first. */

@@ -174,6 +174,22 @@ t=$("$ESEAL" seal show --json "$tmp/date-changed.seal") || true
 grep -q '"valid_to":"2031-12-31T23:59:59Z"' <<<"$t" &&
     pass "the changed date is what is shown" || fail "the changed date is not shown"
 
+# ---- a name carrying terminal controls: C1 CSI (U+009B, which a terminal takes as ESC [) and a
+# bidirectional override (U+202E); shown as '?' in text, kept in JSON
+"$ESEAL" seal make --picture "$SEAL_PNG" --name $'Evil\xc2\x9b2J Co\xe2\x80\xae.' \
+    --cert "$tmp/ent2.pem" --valid-to 2030-01-01 --maker-key "$tmp/ecmaker.key" \
+    --maker-cert "$tmp/ecmaker.pem" "$tmp/ctl.seal" || fail "seal make (controls in the name)"
+t=$("$ESEAL" seal show "$tmp/ctl.seal") || fail "seal show ctl.seal"
+if LC_ALL=C grep -q $'\xc2\x9b' <<<"$t" || LC_ALL=C grep -q $'\xe2\x80\xae' <<<"$t"; then
+    fail "seal show prints the name's controls as they are"
+else
+    pass "seal show: no C1 control or bidi override reaches the terminal"
+fi
+has "Evil?2J Co?." "$t" "seal show: the controls shown as '?'"
+python3 -c "import json,sys; j = json.load(open(sys.argv[1])); assert j['name'] == 'Evil\u009b2J Co\u202e.', j['name']" \
+    <("$ESEAL" seal show --json "$tmp/ctl.seal") && pass "seal show --json: the name as it is" ||
+    fail "seal show --json: the name"
+
 # ---- refusals: one line, non-zero, no output file
 mk=(--picture "$SEAL_PNG" --name "X" --valid-to 2030-01-01)
 sm2m=(--maker-key "$tmp/sm2maker.key" --maker-cert "$tmp/sm2maker.pem")

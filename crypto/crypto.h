@@ -221,7 +221,8 @@ typedef struct crypto_ltv crypto_ltv;
 crypto_err crypto_ltv_new(crypto_ltv **out);
 void crypto_ltv_free(crypto_ltv *l);
 /* Gathers, for the signer of cms (DER CMS SignedData) and the TSA of each signature time-stamp
- * it carries (or, for an RFC 3161 token, its TSA), the certificate path as far as the CMS's
+ * it carries (or, for an RFC 3161 token, its TSA), and the maker of the GB/T 38540 seal it
+ * carries as a signed attribute (crypto/ses.h), the certificate path as far as the CMS's
  * certificates and extra reach, and for each certificate of a path but a self-signed root
  * that names an OCSP responder or CRL distribution point (http), a "good" OCSP response from
  * the responder, else the CRL, each checked to be signed for the issuer. Several calls add to

@@ -2,7 +2,8 @@
  * the signer's and the TSAs' paths, and for each certificate of a path but its root the
  * revocation status its issuer publishes: an OCSP response (RFC 6960) from the responder the
  * certificate names (RFC 5280 4.2.2.1), else a CRL from its distribution point (RFC 5280
- * 4.2.1.13). Signing refuses a revoked certificate here, before the data is embedded. */
+ * 4.2.1.13); the seal maker's path too when the signature carries a GB/T 38540 seal. Signing
+ * refuses a revoked certificate here, before the data is embedded. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -12,6 +13,7 @@
 #include <openssl/x509v3.h>
 
 #include "crypto/internal.h"
+#include "crypto/ses.h"
 #include "crypto/verify_int.h"
 
 #define LTV_MAX_PATH 10               /* certificates in one path */
@@ -270,6 +272,34 @@ static crypto_err gather_path(crypto_ltv *l, X509 *leaf, STACK_OF(X509) * pool) 
     return err;
 }
 
+/* GB/T 38540-2020 8 with ETSI EN 319 142-1 5.4: a signature carrying a seal (crypto/ses.h, the
+ * signed attribute CRYPTO_OID_SEAL_ATTR) is judged with its seal maker's certificate too
+ * (crypto/sealcheck.c), so the maker's path and status are gathered as the signer's. */
+static crypto_err gather_maker(crypto_ltv *l, CMS_SignerInfo *si, STACK_OF(X509) * pool) {
+    ASN1_OBJECT *oid = OBJ_txt2obj(CRYPTO_OID_SEAL_ATTR, 1);
+    int idx = oid ? CMS_signed_get_attr_by_OBJ(si, oid, -1) : -2;
+    crypto_ses *ses = NULL;
+    crypto_err err = CRYPTO_OK;
+    char d[512];
+    ASN1_OBJECT_free(oid);
+    if (idx == -2)
+        return CRYPTO_E_NOMEM;
+    if (idx < 0)
+        return CRYPTO_OK;
+    X509_ATTRIBUTE *a = CMS_signed_get_attr(si, idx);
+    ASN1_TYPE *t = X509_ATTRIBUTE_count(a) == 1 ? X509_ATTRIBUTE_get0_type(a, 0) : NULL;
+    if (!t || t->type != V_ASN1_SEQUENCE) {
+        err = crypto_fail(CRYPTO_E_ARG, "the seal attribute does not hold one seal");
+    } else if ((err = crypto_ses_parse(&ses, t->value.sequence->data,
+                                       (size_t)t->value.sequence->length)) == CRYPTO_OK &&
+               (err = gather_path(l, ses->maker, pool)) != CRYPTO_OK) {
+        snprintf(d, sizeof d, "%s", crypto_errdetail());
+        err = crypto_fail(err, "the seal maker's certificate path: %s", d);
+    }
+    crypto_ses_free(ses);
+    return err;
+}
+
 static crypto_err collect(crypto_ltv *l, const uint8_t *p, size_t len, STACK_OF(X509) * extra,
                           int depth) {
     crypto_err err = CRYPTO_OK;
@@ -303,7 +333,8 @@ static crypto_err collect(crypto_ltv *l, const uint8_t *p, size_t len, STACK_OF(
         err = crypto_fail(CRYPTO_E_CERT, "the signer's certificate is not in the signature");
         goto out;
     }
-    if ((err = gather_path(l, signer, pool)) != CRYPTO_OK)
+    if ((err = gather_path(l, signer, pool)) != CRYPTO_OK ||
+        (depth == 0 && (err = gather_maker(l, si, pool)) != CRYPTO_OK))
         goto out;
     /* ETSI EN 319 122-1 5.3: each signature time-stamp's TSA too */
     ASN1_OBJECT *oid = OBJ_txt2obj(OID_SIGNATURE_TST, 1);

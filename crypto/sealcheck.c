@@ -32,9 +32,10 @@ static void seal_note(sig_eval *e, crypto_seal_check *sc, crypto_indication ind,
 }
 
 /* The maker's certificate: a key whose usage allows signing and that is strong enough, a path
- * to a trust anchor at time at made of strong enough keys and signatures, and not known to be
- * revoked (the maker's status is checked with what the document and the CMS carry, and online
- * when asked; an unknown status is reported by the chain only, not held against the seal). */
+ * to a trust anchor at time at made of strong enough keys and signatures, and known not to be
+ * revoked as far as its certificates name a CRL or OCSP service (GB/T 38540-2020 8 asks the
+ * maker's certificate to be valid; its status is checked with what the document and the CMS
+ * carry, and online when asked; an unknown status is INDETERMINATE, as the signer's). */
 static void check_maker(sig_eval *e, crypto_seal_check *sc, vctx *vc, time_t at, bool poe) {
     crypto_ses *ses = sc->ses;
     chain_res cr;
@@ -87,6 +88,15 @@ static void check_maker(sig_eval *e, crypto_seal_check *sc, vctx *vc, time_t at,
     if (rr.status == CRYPTO_REV_REVOKED) {
         seal_note(e, sc, CRYPTO_TOTAL_FAILED, CRYPTO_SUB_REVOKED,
                   "the seal maker's certificate path is revoked (depth %d)", rr.depth);
+        goto out;
+    }
+    if (rr.status == CRYPTO_REV_UNKNOWN) {
+        seal_note(e, sc, CRYPTO_INDETERMINATE, CRYPTO_SUB_TRY_LATER,
+                  "no revocation information was found for the seal maker's certificate path "
+                  "(depth %d), which names a CRL or OCSP service%s",
+                  rr.depth,
+                  vc->opts->online ? " that could not be asked"
+                                   : "; verify with --online to ask it");
         goto out;
     }
     sc->maker_trusted = true;

@@ -114,9 +114,10 @@ static uint8_t *sign(size_t *len, const char *name, const uint8_t *seal, size_t 
     return buf_detach(&out, len);
 }
 
-/* Verifies with the anchors named (space-separated file names of the PKI). */
-static crypto_verify_result *verify(const uint8_t *cms, size_t len, const char *anchors,
-                                    time_t claimed, time_t at) {
+/* Verifies with the anchors named (space-separated file names of the PKI) and the validation
+ * data vd (may be NULL). */
+static crypto_verify_result *verify_vd(const uint8_t *cms, size_t len, const char *anchors,
+                                       time_t claimed, time_t at, const crypto_vdata *vd) {
     crypto_trust *t = NULL;
     crypto_verify_result *r = NULL;
     char names[256];
@@ -124,11 +125,16 @@ static crypto_verify_result *verify(const uint8_t *cms, size_t len, const char *
     CHECK_INT(crypto_trust_new(&t), CRYPTO_OK);
     for (char *tok = strtok(names, " "); tok; tok = strtok(NULL, " "))
         CHECK_INT(crypto_trust_add(t, P(tok)), CRYPTO_OK);
-    crypto_verify_opts o = {.trust = t, .claimed_time = claimed, .now = at};
+    crypto_verify_opts o = {.trust = t, .vdata = vd, .claimed_time = claimed, .now = at};
     struct iovec part = {(void *)(uintptr_t)content, sizeof content - 1};
     CHECK_INT(crypto_verify_signature(&r, cms, len, CRYPTO_SIG_CADES, &part, 1, &o), CRYPTO_OK);
     crypto_trust_free(t);
     return r;
+}
+
+static crypto_verify_result *verify(const uint8_t *cms, size_t len, const char *anchors,
+                                    time_t claimed, time_t at) {
+    return verify_vd(cms, len, anchors, claimed, at, NULL);
 }
 
 #define EXPECT(r, IND, SUB)                                                                        \
@@ -253,13 +259,21 @@ static EVP_PKEY *pkey(const char *name) {
 }
 
 /* A certificate for key, issued by the test PKI's RSA issuing CA with the digest md: an end
- * entity whose key usage is digitalSignature. */
-static X509 *issue(EVP_PKEY *key, const char *cn, const EVP_MD *md) {
+ * entity whose key usage is digitalSignature; with crl, naming the CA's CRL (the test PKI's
+ * issuing-ca.crl; the address does not resolve). */
+static X509 *issue_ex(EVP_PKEY *key, const char *cn, const EVP_MD *md, bool crl) {
     X509 *ca = cert("issuing-ca.pem"), *x = X509_new();
     EVP_PKEY *ca_key = pkey("issuing-ca.key");
     X509_NAME *n = X509_NAME_new();
     X509_EXTENSION *ku =
         X509V3_EXT_conf_nid(NULL, NULL, NID_key_usage, "critical,digitalSignature");
+    X509_EXTENSION *dp = crl ? X509V3_EXT_conf_nid(NULL, NULL, NID_crl_distribution_points,
+                                                   "URI:http://crl.eseal.test/issuing-ca.crl")
+                             : NULL;
+    CHECK(!crl || dp);
+    if (dp)
+        X509_add_ext(x, dp, -1);
+    X509_EXTENSION_free(dp);
     BIGNUM *sn = BN_new();
     bool ok =
         x && n && ku && sn && BN_rand(sn, 64, BN_RAND_TOP_ONE, BN_RAND_BOTTOM_ANY) &&
@@ -276,6 +290,10 @@ static X509 *issue(EVP_PKEY *key, const char *cn, const EVP_MD *md) {
     EVP_PKEY_free(ca_key);
     X509_free(ca);
     return x;
+}
+
+static X509 *issue(EVP_PKEY *key, const char *cn, const EVP_MD *md) {
+    return issue_ex(key, cn, md, false);
 }
 
 /* The seal make_seal(a) makes, with its maker's part replaced: SES_SealInfo as made, signed by
@@ -376,6 +394,100 @@ static void test_maker_weak(void) {
     free(seal);
 }
 
+/* The maker's revocation status, as the signer's (ETSI EN 319 102-1 5.2.5 with GB/T 38540-2020
+ * 8): a maker whose certificate names a CRL but whose status is nowhere to be found is not
+ * trusted (INDETERMINATE, TRY_LATER); with the CRL it holds, or is revoked. */
+static void test_maker_revocation(void) {
+    size_t sl, cl;
+    seal_args a = {.signer = "rsa2048.pem", .from = now - 86400, .to = now + 86400};
+    /* the CRL of the issuing CA, as validation data */
+    crypto_vdata *vd = NULL;
+    FILE *f = fopen(P("issuing-ca.crl"), "r");
+    X509_CRL *crl = f ? PEM_read_X509_CRL(f, NULL, NULL, NULL) : NULL;
+    unsigned char *crl_der = NULL;
+    int crl_len = crl ? i2d_X509_CRL(crl, &crl_der) : -1;
+    if (f)
+        fclose(f);
+    CHECK(crl_len > 0);
+    CHECK_INT(crypto_vdata_new(&vd), CRYPTO_OK);
+    CHECK_INT(crypto_vdata_add_crl(vd, crl_der, (size_t)crl_len), CRYPTO_OK);
+
+    EVP_PKEY *k = pkey("rsa3072.key");
+    X509 *mc = issue_ex(k, "maker naming a CRL", EVP_sha256(), true);
+    uint8_t *seal = reseal(&sl, &a, k, mc, "1.2.840.113549.1.1.11", EVP_sha256());
+    uint8_t *cms = sign(&cl, "rsa2048", seal, sl);
+    crypto_verify_result *r = verify(cms, cl, "root-ca.pem", 0, 0);
+    EXPECT(r, CRYPTO_INDETERMINATE, CRYPTO_SUB_TRY_LATER);
+    CHECK(r && r->seal && r->seal->maker_signature && !r->seal->maker_trusted);
+    CHECK(r && r->cause && strstr(r->cause, "seal maker") && strstr(r->cause, "revocation"));
+    crypto_verify_result_free(r);
+    r = verify_vd(cms, cl, "root-ca.pem", 0, 0, vd);
+    EXPECT(r, CRYPTO_TOTAL_PASSED, CRYPTO_SUB_NONE);
+    CHECK(r && r->seal && r->seal->maker_trusted);
+    crypto_verify_result_free(r);
+    free(cms);
+    free(seal);
+    X509_free(mc);
+    EVP_PKEY_free(k);
+
+    /* a revoked maker (the test PKI's revoked.pem): revoked with the CRL, unknown without */
+    a.maker = "revoked";
+    seal = make_seal(&sl, &a);
+    cms = sign(&cl, "rsa2048", seal, sl);
+    r = verify_vd(cms, cl, "root-ca.pem", 0, 0, vd);
+    EXPECT(r, CRYPTO_TOTAL_FAILED, CRYPTO_SUB_REVOKED);
+    CHECK(r && r->seal && !r->seal->maker_trusted);
+    crypto_verify_result_free(r);
+    r = verify(cms, cl, "root-ca.pem", 0, 0);
+    EXPECT(r, CRYPTO_INDETERMINATE, CRYPTO_SUB_TRY_LATER);
+    CHECK(r && r->seal && !r->seal->maker_trusted);
+    crypto_verify_result_free(r);
+    free(cms);
+    free(seal);
+    crypto_vdata_free(vd);
+    OPENSSL_free(crl_der);
+    X509_CRL_free(crl);
+}
+
+/* B-LT validation data (crypto_ltv_collect) for a signature that carries a seal: the seal
+ * maker's path too, which the verifier judges with the signer's. Offline here: the test PKI's
+ * certificates name no service, but revoked.pem, whose services do not resolve. */
+static void test_ltv_maker(void) {
+    size_t sl, cl;
+    seal_args a = {.signer = "rsa2048.pem", .from = now - 86400, .to = now + 86400};
+    uint8_t *seal = make_seal(&sl, &a);
+    uint8_t *cms = sign(&cl, "rsa2048", seal, sl);
+    X509 *maker = cert("rsa3072.pem"), *signer = cert("rsa2048.pem");
+    crypto_ltv *l = NULL;
+    CHECK_INT(crypto_ltv_new(&l), CRYPTO_OK);
+    CHECK_INT(crypto_ltv_collect(l, cms, cl, NULL, 1000), CRYPTO_OK);
+    bool has_maker = false, has_signer = false;
+    const STACK_OF(X509) *got = l ? crypto_ltv_certs(l) : NULL;
+    for (int i = 0; i < sk_X509_num(got); i++) {
+        has_maker |= X509_cmp(sk_X509_value(got, i), maker) == 0;
+        has_signer |= X509_cmp(sk_X509_value(got, i), signer) == 0;
+    }
+    CHECK(has_signer);
+    CHECK(has_maker);
+    crypto_ltv_free(l);
+    free(cms);
+    free(seal);
+
+    /* a maker whose status no service gives: refused, the maker named, as a signer would be */
+    a.maker = "revoked";
+    seal = make_seal(&sl, &a);
+    cms = sign(&cl, "rsa2048", seal, sl);
+    CHECK_INT(crypto_ltv_new(&l), CRYPTO_OK);
+    CHECK_INT(crypto_ltv_collect(l, cms, cl, NULL, 300), CRYPTO_E_REVOKED);
+    fprintf(stderr, "B-LT with a maker of unknown status: %s\n", crypto_errdetail());
+    CHECK(strstr(crypto_errdetail(), "seal maker") != NULL);
+    crypto_ltv_free(l);
+    free(cms);
+    free(seal);
+    X509_free(maker);
+    X509_free(signer);
+}
+
 static void test_validity(void) {
     size_t sl, cl;
     /* not yet valid: the signature exists now, before the seal's start */
@@ -453,6 +565,8 @@ int main(void) {
     test_maker_signature_broken();
     test_maker_untrusted();
     test_maker_weak();
+    test_maker_revocation();
+    test_ltv_maker();
     test_validity();
     test_malformed();
     return check_failures ? 1 : 0;

@@ -274,7 +274,10 @@ static crypto_err gather_path(crypto_ltv *l, X509 *leaf, STACK_OF(X509) * pool) 
 
 /* GB/T 38540-2020 8 with ETSI EN 319 142-1 5.4: a signature carrying a seal (crypto/ses.h, the
  * signed attribute CRYPTO_OID_SEAL_ATTR) is judged with its seal maker's certificate too
- * (crypto/sealcheck.c), so the maker's path and status are gathered as the signer's. */
+ * (crypto/sealcheck.c), so the maker's path and status are gathered as the signer's. A seal
+ * carries its maker's certificate alone: a maker whose issuer the signature does not carry and
+ * that names no service has no status to gather (the verifier reaches its issuer through its
+ * anchors); one that names a service needs its issuer to check the answer. */
 static crypto_err gather_maker(crypto_ltv *l, CMS_SignerInfo *si, STACK_OF(X509) * pool) {
     ASN1_OBJECT *oid = OBJ_txt2obj(CRYPTO_OID_SEAL_ATTR, 1);
     int idx = oid ? CMS_signed_get_attr_by_OBJ(si, oid, -1) : -2;
@@ -291,8 +294,13 @@ static crypto_err gather_maker(crypto_ltv *l, CMS_SignerInfo *si, STACK_OF(X509)
     if (!t || t->type != V_ASN1_SEQUENCE) {
         err = crypto_fail(CRYPTO_E_ARG, "the seal attribute does not hold one seal");
     } else if ((err = crypto_ses_parse(&ses, t->value.sequence->data,
-                                       (size_t)t->value.sequence->length)) == CRYPTO_OK &&
-               (err = gather_path(l, ses->maker, pool)) != CRYPTO_OK) {
+                                       (size_t)t->value.sequence->length)) != CRYPTO_OK) {
+        snprintf(d, sizeof d, "%s", crypto_errdetail());
+        err = crypto_fail(err, "the seal the signature carries: %s", d);
+    } else if (!self_signed(ses->maker) && !issuer_in(pool, ses->maker) &&
+               !has_pointers(ses->maker)) {
+        err = add_cert(l, ses->maker);
+    } else if ((err = gather_path(l, ses->maker, pool)) != CRYPTO_OK) {
         snprintf(d, sizeof d, "%s", crypto_errdetail());
         err = crypto_fail(err, "the seal maker's certificate path: %s", d);
     }

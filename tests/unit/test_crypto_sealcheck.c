@@ -261,9 +261,9 @@ static EVP_PKEY *pkey(const char *name) {
 /* A certificate for key, issued by the test PKI's RSA issuing CA with the digest md: an end
  * entity whose key usage is digitalSignature; with crl, naming the CA's CRL (the test PKI's
  * issuing-ca.crl; the address does not resolve). */
-static X509 *issue_ex(EVP_PKEY *key, const char *cn, const EVP_MD *md, bool crl) {
-    X509 *ca = cert("issuing-ca.pem"), *x = X509_new();
-    EVP_PKEY *ca_key = pkey("issuing-ca.key");
+static X509 *issue_by(EVP_PKEY *key, const char *cn, const EVP_MD *md, bool crl, X509 *ca,
+                      EVP_PKEY *ca_key) {
+    X509 *x = X509_new();
     X509_NAME *n = X509_NAME_new();
     X509_EXTENSION *ku =
         X509V3_EXT_conf_nid(NULL, NULL, NID_key_usage, "critical,digitalSignature");
@@ -287,6 +287,13 @@ static X509 *issue_ex(EVP_PKEY *key, const char *cn, const EVP_MD *md, bool crl)
     BN_free(sn);
     X509_EXTENSION_free(ku);
     X509_NAME_free(n);
+    return x;
+}
+
+static X509 *issue_ex(EVP_PKEY *key, const char *cn, const EVP_MD *md, bool crl) {
+    X509 *ca = cert("issuing-ca.pem");
+    EVP_PKEY *ca_key = pkey("issuing-ca.key");
+    X509 *x = issue_by(key, cn, md, crl, ca, ca_key);
     EVP_PKEY_free(ca_key);
     X509_free(ca);
     return x;
@@ -472,6 +479,44 @@ static void test_ltv_maker(void) {
     crypto_ltv_free(l);
     free(cms);
     free(seal);
+
+    /* a maker certified by a CA the signature does not carry: without services to ask, its
+     * certificate alone is gathered; naming a CRL, its issuer is needed to check the CRL */
+    EVP_PKEY *ca_key = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256"), *k = pkey("rsa3072.key");
+    X509 *ca = X509_new();
+    X509_NAME *cn = X509_NAME_new();
+    CHECK(ca_key && ca && cn &&
+          X509_NAME_add_entry_by_txt(cn, "CN", MBSTRING_UTF8,
+                                     (const unsigned char *)"A CA not in the signature", -1, -1,
+                                     0) &&
+          X509_set_subject_name(ca, cn) && X509_set_issuer_name(ca, cn));
+    X509_NAME_free(cn);
+    for (int with_crl = 0; with_crl < 2; with_crl++) {
+        X509 *mc = issue_by(k, "maker of another CA", EVP_sha256(), with_crl, ca, ca_key);
+        seal = reseal(&sl, &a, k, mc, "1.2.840.113549.1.1.11", EVP_sha256());
+        cms = sign(&cl, "rsa2048", seal, sl);
+        CHECK_INT(crypto_ltv_new(&l), CRYPTO_OK);
+        crypto_err e = crypto_ltv_collect(l, cms, cl, NULL, 300);
+        if (!with_crl) {
+            CHECK_INT(e, CRYPTO_OK);
+            got = crypto_ltv_certs(l);
+            has_maker = false;
+            for (int i = 0; i < sk_X509_num(got); i++)
+                has_maker |= X509_cmp(sk_X509_value(got, i), mc) == 0;
+            CHECK(has_maker);
+        } else {
+            CHECK_INT(e, CRYPTO_E_CERT);
+            CHECK(strstr(crypto_errdetail(), "seal maker") != NULL &&
+                  strstr(crypto_errdetail(), "issuer") != NULL);
+        }
+        crypto_ltv_free(l);
+        free(cms);
+        free(seal);
+        X509_free(mc);
+    }
+    X509_free(ca);
+    EVP_PKEY_free(ca_key);
+    EVP_PKEY_free(k);
 
     /* a maker whose status no service gives: refused, the maker named, as a signer would be */
     a.maker = "revoked";

@@ -7,7 +7,8 @@
 # signed attributes, the message digest, the certificate's, CRL's and OCSP response's
 # signatures. Negatives: a changed byte, a chain signed the OpenSSL-default way, the wrong root,
 # refused options, an empty-ID request, a revoked certificate (by OCSP and by CRL), an SM2 key
-# in a PKCS#11 token. What pdfsig (NSS, no SM2) says is shown, not judged.
+# in a PKCS#11 token. A GB/T 38540 seal of an SM2 maker at B-LT, the maker revoked after. What
+# pdfsig (NSS, no SM2) says is shown, not judged.
 source "$(dirname "$0")/../lib.sh"
 bin=$(dirname "$ESEAL")
 deploy=$ESEAL_SOURCE_DIR/deploy
@@ -305,6 +306,35 @@ if "$ESEAL" key init-token --label sm2tok --so-pin-file so --pin-file pin >/dev/
 else
     fail "SoftHSM2 did not make an EC key on the SM2 curve"
 fi
+
+# ---- a GB/T 38540 seal whose SM2 maker the SM2 CA certified (and names its OCSP responder and
+# CRL): at B-LT the maker's status is gathered with the signer's, so the sealed document verifies
+# offline; once the maker is revoked, B-LT signing refuses the seal naming its maker, and the
+# verifier asked online fails the seal
+"$ESEAL" ca issue --ca ca --genkey maker.key --key-pass-file pass.txt --key-type sm2 \
+    --subject "/C=CN/O=Bureau/CN=SM2 Seal Maker" --out maker.pem >/dev/null || fail "ca issue (seal maker)"
+"$ESEAL" seal make --picture "$SEAL_PNG" --name "示例科技有限公司合同专用章" --cert ent.pem \
+    --valid-to 2036-01-01 --maker-key maker.key --maker-pass-file pass.txt --maker-cert maker.pem \
+    sm2.seal >/dev/null || fail "seal make (SM2 maker of the SM2 CA)"
+if sign "$in" seal-lt.pdf "${ent[@]}" --seal sm2.seal --page 1 --rect 20,20 --level B-LT --tsa "$tsa"; then
+    verified seal-lt.pdf "${trust[@]}"
+    is '.indication == "TOTAL_PASSED" and .signatures[0].seal.maker_trusted and
+        .signatures[0].seal.maker_signature and .signatures[0].seal.signer_listed' \
+        "B-LT with an SM2 maker's seal: the maker's status embedded too, TOTAL_PASSED offline"
+else
+    fail "B-LT with an SM2 maker's seal"
+fi
+sign "$in" seal-bb.pdf "${ent[@]}" --seal sm2.seal --page 1 --rect 20,20 || fail "B-B with the seal"
+"$ESEAL" ca revoke --ca ca "$(openssl x509 -in maker.pem -noout -serial | cut -d= -f2)" \
+    --reason keyCompromise >/dev/null || fail "ca revoke (seal maker)"
+refused "seal maker" seal-lt2.pdf "$ESEAL" sign "$in" seal-lt2.pdf "${ent[@]}" --seal sm2.seal \
+    --page 1 --rect 20,20 --level B-LT --tsa "$tsa"
+verified seal-bb.pdf "${trust[@]}" --online
+is '.indication == "TOTAL_FAILED" and .signatures[0].sub_indication == "REVOKED" and
+    (.signatures[0].seal.maker_trusted | not) and .signatures[0].revocation == "good"' \
+    "the seal maker revoked: the signer good, the signature TOTAL_FAILED/REVOKED online"
+verified seal-lt.pdf "${trust[@]}"
+is '.indication == "TOTAL_PASSED"' "B-LT sealed before the maker's revocation: still TOTAL_PASSED"
 
 # ---- revocation through the SM2 CA's ocspd and CRL
 "$ESEAL" ca revoke --ca ca "$(openssl x509 -in ent.pem -noout -serial | cut -d= -f2)" \

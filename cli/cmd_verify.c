@@ -37,6 +37,10 @@ static void usage(FILE *f) {
             "\n"
             "  --trust PEM|DIR     trusted root certificates (repeatable); without any, no\n"
             "                      chain is trusted and signatures are at best INDETERMINATE\n"
+            "  --maker-trust PEM|DIR  the GB/T 38540 seal makers trusted to make seals: their\n"
+            "                      certificates or their CAs (repeatable); a seal whose maker\n"
+            "                      is not among them is at best INDETERMINATE. --trust roots\n"
+            "                      do not make a seal maker trusted\n"
             "  --online            fetch OCSP responses and CRLs the certificates point to\n"
             "  --timeout SECONDS   limit on each online fetch (default 10)\n"
             "  --at TIME           validate as at TIME (UTC, YYYY-MM-DD[THH:MM:SSZ]) instead\n"
@@ -630,8 +634,9 @@ out:
 }
 
 int cmd_verify(int argc, char **argv) {
-    enum { O_TRUST = 1, O_ONLINE, O_TIMEOUT, O_PASS, O_JSON, O_AT };
+    enum { O_TRUST = 1, O_MAKER_TRUST, O_ONLINE, O_TIMEOUT, O_PASS, O_JSON, O_AT };
     static const struct option opts[] = {{"trust", required_argument, NULL, O_TRUST},
+                                         {"maker-trust", required_argument, NULL, O_MAKER_TRUST},
                                          {"online", no_argument, NULL, O_ONLINE},
                                          {"timeout", required_argument, NULL, O_TIMEOUT},
                                          {"pass-file", required_argument, NULL, O_PASS},
@@ -642,12 +647,12 @@ int cmd_verify(int argc, char **argv) {
                                          {"help", no_argument, NULL, 'h'},
                                          {NULL, 0, NULL, 0}};
     vopts o = {0};
-    crypto_trust *trust = NULL;
+    crypto_trust *trust = NULL, *makers = NULL;
     char *password = NULL;
     vlist l = {0};
     int rc = 0, jobs = 0, timeout = 10;
     tally t = {.start = cli_now()};
-    if (crypto_trust_new(&trust) != CRYPTO_OK) {
+    if (crypto_trust_new(&trust) != CRYPTO_OK || crypto_trust_new(&makers) != CRYPTO_OK) {
         rc = cli_fail(NULL, "out of memory");
         goto done;
     }
@@ -657,6 +662,13 @@ int cmd_verify(int argc, char **argv) {
         switch (c) {
         case O_TRUST:
             if (crypto_trust_add(trust, optarg) != CRYPTO_OK) {
+                cli_fail(optarg, crypto_errdetail());
+                rc = 2;
+                goto done;
+            }
+            break;
+        case O_MAKER_TRUST:
+            if (crypto_trust_add(makers, optarg) != CRYPTO_OK) {
                 cli_fail(optarg, crypto_errdetail());
                 rc = 2;
                 goto done;
@@ -721,6 +733,7 @@ int cmd_verify(int argc, char **argv) {
     if (rc)
         goto done;
     o.so.trust = crypto_trust_count(trust) ? trust : NULL;
+    o.so.maker_trust = crypto_trust_count(makers) ? makers : NULL;
     o.so.timeout_ms = timeout * 1000;
     o.so.password = password;
     if (jobs == 0) {
@@ -772,5 +785,6 @@ done:
     free(l.f);
     cli_free_secret(password);
     crypto_trust_free(trust);
+    crypto_trust_free(makers);
     return rc;
 }

@@ -59,15 +59,19 @@ static void check_maker(sig_eval *e, crypto_seal_check *sc, vctx *vc, time_t at,
         crypto_clear_detail();
         goto out;
     }
-    if (chain_build(&cr, vc->trust, ses->maker, vc->certs, at) != CRYPTO_OK) {
+    /* GB/T 38540-2020 8: the maker must be one trusted to make seals, not merely a holder of
+     * a certificate the document's signers' anchors vouch for */
+    const crypto_trust *makers = vc->opts->maker_trust;
+    if (chain_build(&cr, makers, ses->maker, vc->certs, at) != CRYPTO_OK) {
         vc->oom = true;
         goto out;
     }
     if (!cr.chain) {
         seal_note(e, sc, CRYPTO_INDETERMINATE, CRYPTO_SUB_NO_CERTIFICATE_CHAIN_FOUND,
-                  "the seal maker's certificate does not lead to a trust anchor: %s",
-                  crypto_trust_count(vc->trust) ? X509_verify_cert_error_string(cr.err)
-                                                : "no trust anchors were given");
+                  "the seal maker's certificate does not lead to a seal maker anchor: %s",
+                  crypto_trust_count(makers)
+                      ? X509_verify_cert_error_string(cr.err)
+                      : "no seal maker anchors were given, so no seal maker is trusted");
         goto out;
     }
     if (cr.weak_err != X509_V_OK) {

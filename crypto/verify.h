@@ -111,6 +111,10 @@ typedef enum crypto_revocation {
 
 typedef struct crypto_verify_opts {
     const crypto_trust *trust; /* may be NULL: then no chain is trusted */
+    /* The anchors of GB/T 38540 seal makers: the certificates (a maker's own, or its CA) whose
+     * holders may make seals. Separate from trust, since a certificate that may sign documents
+     * may not make seals: a seal maker is trusted only through these. NULL: none is. */
+    const crypto_trust *maker_trust;
     const crypto_vdata *vdata; /* may be NULL */
     time_t claimed_time;       /* the signature dictionary's /M; 0 when absent */
     time_t now;                /* the validation time; 0 for the current time */

@@ -680,6 +680,7 @@ static seal_err check_crypto(doc_ctx *dc, sig_cand *c, pdf_val *sd, time_t poe) 
         {.iov_base = (void *)(uintptr_t)(dc->data + s->byterange[2]),
          .iov_len = (size_t)s->byterange[3]}};
     crypto_verify_opts co = {.trust = dc->opts->trust,
+                             .maker_trust = dc->opts->maker_trust,
                              .vdata = dc->vdata,
                              .claimed_time = pdf_date(pv_dict_get(sd, "M")),
                              .now = dc->opts->now,

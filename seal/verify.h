@@ -117,8 +117,9 @@ const char *seal_verify_indication(const seal_verify_report *r);
 bool seal_verify_passed(const seal_verify_report *r);
 
 typedef struct seal_verify_opts {
-    const crypto_trust *trust; /* anchors; NULL: no chain is trusted */
-    bool online;               /* fetch revocation data (crypto_verify_opts.online) */
+    const crypto_trust *trust;       /* anchors; NULL: no chain is trusted */
+    const crypto_trust *maker_trust; /* seal makers' anchors (crypto_verify_opts) */
+    bool online;                     /* fetch revocation data (crypto_verify_opts.online) */
     int timeout_ms;
     time_t now;           /* validation time; 0: the current time */
     const char *password; /* for encrypted documents; NULL: the empty user password */

@@ -11,7 +11,7 @@ source "$(dirname "$0")/../lib.sh"
 in="$ESEAL_SOURCE_DIR/samples/licence.pdf"
 rsa=(--key "$PKI/rsa2048.key" --cert "$PKI/rsa2048.pem" --chain "$PKI/chain.pem")
 ec=(--key "$PKI/ec256.key" --cert "$PKI/ec256.pem" --chain "$PKI/ec-chain.pem")
-anchors=(--trust "$PKI/root-ca.pem" --trust "$PKI/ec-root-ca.pem")
+anchors=(--trust "$PKI/root-ca.pem" --trust "$PKI/ec-root-ca.pem" --maker-trust maker.pem)
 cd "$tmp"
 
 # The seal maker: a P-256 key certified by the EC root itself (a seal carries the maker's
@@ -212,7 +212,7 @@ if "$ESEAL" ca init --ca sm2ca --base-url "http://127.0.0.1:$port" --pass-file p
     python3 -m http.server "$port" --bind 127.0.0.1 --directory sm2ca >/dev/null 2>&1 &
     http_pid=$!
     for i in $(seq 50); do curl -sf "http://127.0.0.1:$port/crl/issuing.crl" -o /dev/null && break; sleep 0.1; done
-    ver=$(vjson sm2.pdf --trust sm2ca/root.pem --online --timeout 5)
+    ver=$(vjson sm2.pdf --trust sm2ca/root.pem --maker-trust sm2maker.pem --online --timeout 5)
     kill $http_pid 2>/dev/null || true
     jcheck "SM2: TOTAL_PASSED, an SM2 maker's seal shown" "$ver" \
         's["indication"] == "TOTAL_PASSED" and s["algorithm"] == "SM2" and seal["maker"] == "SM2 Seal Maker" and seal["maker_signature"] and seal["maker_trusted"] and seal["signer_listed"] and seal["picture"]["shown"]'
@@ -295,11 +295,20 @@ for what in expired future; do
     jcheck "(d) seal $what: the cause named" "$ver" \
         "seal['validity'] == '$want' and not seal['valid_at_signing'] and seal['signer_listed'] and seal['maker_signature']"
 done
-# (e) the maker not trusted: its root not given
-ver=$(vjson rsa.pdf --trust "$PKI/root-ca.pem")
+# (e) the maker not trusted: the signers' roots given, no seal maker anchor
+ver=$(vjson rsa.pdf --trust "$PKI/root-ca.pem" --trust "$PKI/ec-root-ca.pem")
 jcheck "(e) maker not trusted: not TOTAL_PASSED" "$ver" 's["indication"] == "INDETERMINATE"'
 jcheck "(e) maker not trusted: the cause named" "$ver" \
     'seal["maker_trusted"] is False and seal["maker_signature"] and "maker" in seal["cause"] and s["chain_trusted"]'
+# (f) an enterprise makes its own seal: its certificate chains to --trust, so the signature holds,
+# but it is no seal maker: only --maker-trust makes one
+"$ESEAL" seal make --picture "$BUREAU_PNG" --name "Licensing Bureau" --cert "$PKI/rsa2048.pem" \
+    --valid-to "$(at now+31536000)" --maker-key "$PKI/rsa2048.key" --maker-cert "$PKI/rsa2048.pem" \
+    own.seal >/dev/null || fail "seal make by an enterprise"
+sign "$in" own.pdf "${rsa[@]}" --seal own.seal --rect 120,40 || fail "sign with own.seal"
+ver=$(vjson own.pdf "${anchors[@]}")
+jcheck "(f) a seal its own signer made: INDETERMINATE, the maker not trusted" "$ver" \
+    's["indication"] == "INDETERMINATE" and s["chain_trusted"] and seal["maker_signature"] and seal["signer_listed"] and seal["maker_trusted"] is False and "seal maker anchor" in seal["cause"]'
 
 # ---- a seal valid when signed, expired later: without a time-stamp nothing proves the
 # signing time (INDETERMINATE); with one, it stays TOTAL_PASSED (ETSI EN 319 102-1 5.6.2.1)

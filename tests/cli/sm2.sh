@@ -317,7 +317,7 @@ fi
     --valid-to 2036-01-01 --maker-key maker.key --maker-pass-file pass.txt --maker-cert maker.pem \
     sm2.seal >/dev/null || fail "seal make (SM2 maker of the SM2 CA)"
 if sign "$in" seal-lt.pdf "${ent[@]}" --seal sm2.seal --page 1 --rect 20,20 --level B-LT --tsa "$tsa"; then
-    verified seal-lt.pdf "${trust[@]}"
+    verified seal-lt.pdf "${trust[@]}" --maker-trust maker.pem
     is '.indication == "TOTAL_PASSED" and .signatures[0].seal.maker_trusted and
         .signatures[0].seal.maker_signature and .signatures[0].seal.signer_listed' \
         "B-LT with an SM2 maker's seal: the maker's status embedded too, TOTAL_PASSED offline"
@@ -329,11 +329,11 @@ sign "$in" seal-bb.pdf "${ent[@]}" --seal sm2.seal --page 1 --rect 20,20 || fail
     --reason keyCompromise >/dev/null || fail "ca revoke (seal maker)"
 refused "seal maker" seal-lt2.pdf "$ESEAL" sign "$in" seal-lt2.pdf "${ent[@]}" --seal sm2.seal \
     --page 1 --rect 20,20 --level B-LT --tsa "$tsa"
-verified seal-bb.pdf "${trust[@]}" --online
+verified seal-bb.pdf "${trust[@]}" --maker-trust maker.pem --online
 is '.indication == "TOTAL_FAILED" and .signatures[0].sub_indication == "REVOKED" and
     (.signatures[0].seal.maker_trusted | not) and .signatures[0].revocation == "good"' \
     "the seal maker revoked: the signer good, the signature TOTAL_FAILED/REVOKED online"
-verified seal-lt.pdf "${trust[@]}"
+verified seal-lt.pdf "${trust[@]}" --maker-trust maker.pem
 is '.indication == "TOTAL_PASSED"' "B-LT sealed before the maker's revocation: still TOTAL_PASSED"
 
 # ---- revocation through the SM2 CA's ocspd and CRL

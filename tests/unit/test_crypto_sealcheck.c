@@ -114,21 +114,35 @@ static uint8_t *sign(size_t *len, const char *name, const uint8_t *seal, size_t 
     return buf_detach(&out, len);
 }
 
+/* The seal makers' anchors for the next verifications: NULL, the same as the signers'; "" none. */
+static const char *maker_anchors;
+
+static crypto_trust *anchors_of(const char *list) {
+    crypto_trust *t = NULL;
+    char names[256];
+    snprintf(names, sizeof names, "%s", list);
+    CHECK_INT(crypto_trust_new(&t), CRYPTO_OK);
+    for (char *tok = strtok(names, " "); tok; tok = strtok(NULL, " "))
+        CHECK_INT(crypto_trust_add(t, P(tok)), CRYPTO_OK);
+    return t;
+}
+
 /* Verifies with the anchors named (space-separated file names of the PKI) and the validation
  * data vd (may be NULL). */
 static crypto_verify_result *verify_vd(const uint8_t *cms, size_t len, const char *anchors,
                                        time_t claimed, time_t at, const crypto_vdata *vd) {
-    crypto_trust *t = NULL;
     crypto_verify_result *r = NULL;
-    char names[256];
-    snprintf(names, sizeof names, "%s", anchors);
-    CHECK_INT(crypto_trust_new(&t), CRYPTO_OK);
-    for (char *tok = strtok(names, " "); tok; tok = strtok(NULL, " "))
-        CHECK_INT(crypto_trust_add(t, P(tok)), CRYPTO_OK);
-    crypto_verify_opts o = {.trust = t, .vdata = vd, .claimed_time = claimed, .now = at};
+    crypto_trust *t = anchors_of(anchors);
+    crypto_trust *mt = anchors_of(maker_anchors ? maker_anchors : anchors);
+    crypto_verify_opts o = {.trust = t,
+                            .maker_trust = crypto_trust_count(mt) ? mt : NULL,
+                            .vdata = vd,
+                            .claimed_time = claimed,
+                            .now = at};
     struct iovec part = {(void *)(uintptr_t)content, sizeof content - 1};
     CHECK_INT(crypto_verify_signature(&r, cms, len, CRYPTO_SIG_CADES, &part, 1, &o), CRYPTO_OK);
     crypto_trust_free(t);
+    crypto_trust_free(mt);
     return r;
 }
 
@@ -533,6 +547,34 @@ static void test_ltv_maker(void) {
     X509_free(signer);
 }
 
+/* A seal maker is trusted through the makers' anchors alone: the signers' roots do not make
+ * every certificate under them a seal maker. */
+static void test_maker_trust_separate(void) {
+    size_t sl, cl;
+    seal_args a = {.signer = "rsa2048.pem", .from = now - 86400, .to = now + 86400};
+    uint8_t *seal = make_seal(&sl, &a); /* maker rsa3072, under the RSA root */
+    uint8_t *cms = sign(&cl, "rsa2048", seal, sl);
+    maker_anchors = "";
+    crypto_verify_result *r = verify(cms, cl, "root-ca.pem", 0, 0);
+    EXPECT(r, CRYPTO_INDETERMINATE, CRYPTO_SUB_NO_CERTIFICATE_CHAIN_FOUND);
+    CHECK(r && r->seal && r->seal->maker_signature && !r->seal->maker_trusted);
+    CHECK(r && r->cause && strstr(r->cause, "no seal maker anchors"));
+    CHECK(r && r->chain_trusted); /* the signer's chain itself holds */
+    crypto_verify_result_free(r);
+    maker_anchors = "rsa2048.pem"; /* another certificate as the one maker */
+    r = verify(cms, cl, "root-ca.pem", 0, 0);
+    EXPECT(r, CRYPTO_INDETERMINATE, CRYPTO_SUB_NO_CERTIFICATE_CHAIN_FOUND);
+    crypto_verify_result_free(r);
+    maker_anchors = "rsa3072.pem"; /* the maker's own certificate */
+    r = verify(cms, cl, "root-ca.pem", 0, 0);
+    EXPECT(r, CRYPTO_TOTAL_PASSED, CRYPTO_SUB_NONE);
+    CHECK(r && r->seal && r->seal->maker_trusted);
+    crypto_verify_result_free(r);
+    maker_anchors = NULL;
+    free(cms);
+    free(seal);
+}
+
 static void test_validity(void) {
     size_t sl, cl;
     /* not yet valid: the signature exists now, before the seal's start */
@@ -612,6 +654,7 @@ int main(void) {
     test_maker_weak();
     test_maker_revocation();
     test_ltv_maker();
+    test_maker_trust_separate();
     test_validity();
     test_malformed();
     return check_failures ? 1 : 0;

@@ -2,6 +2,8 @@
 #ifndef ESEAL_CRYPTO_INTERNAL_H
 #define ESEAL_CRYPTO_INTERNAL_H
 
+#include <time.h>
+
 #include <openssl/ocsp.h>
 
 #include "crypto/crypto.h"
@@ -9,6 +11,9 @@
 /* A whole file of at most max bytes (malloc'd); CRYPTO_E_LIMIT beyond, CRYPTO_E_IO when it
  * cannot be read, each naming the file. */
 crypto_err crypto_read_file(uint8_t **data, size_t *len, const char *path, size_t max);
+
+/* A UTCTime or GeneralizedTime in seconds since 1970 UTC; false when it is not a valid time. */
+bool time_from_asn1(time_t *out, const ASN1_TIME *t);
 
 /* Records the detail (with OpenSSL's error queue appended and cleared) and returns err. */
 crypto_err crypto_fail(crypto_err err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

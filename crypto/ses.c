@@ -384,25 +384,13 @@ static crypto_err integer(int *out, const ASN1_INTEGER *ai, const char *what, in
 }
 
 /* Days from 1970-01-01 to a proleptic Gregorian date (H. Hinnant's days_from_civil). */
-static int64_t days_from_civil(int64_t y, int m, int d) {
-    y -= m <= 2;
-    int64_t era = (y >= 0 ? y : y - 399) / 400;
-    int64_t yoe = y - era * 400;
-    int64_t doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
-    int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    return era * 146097 + doe - 719468;
-}
-
 /* A UTCTime or GeneralizedTime as it must be (ASN1_TIME_to_tm checks the digits, the date and
  * the zone), in seconds since 1970 UTC. */
 static crypto_err when(time_t *out, const ASN1_TIME *t, const char *what) {
-    struct tm tm;
-    if (!ASN1_TIME_to_tm(t, &tm)) {
+    if (!time_from_asn1(out, t)) {
         ERR_clear_error();
         return crypto_fail(CRYPTO_E_FORMAT, "%s is not a valid time", what);
     }
-    int64_t days = days_from_civil((int64_t)tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday);
-    *out = (time_t)(days * 86400 + tm.tm_hour * 3600 + tm.tm_min * 60 + tm.tm_sec);
     return CRYPTO_OK;
 }
 

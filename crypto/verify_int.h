@@ -213,7 +213,6 @@ void oid_text(char *out, size_t n, const ASN1_OBJECT *o);
 /* Is o the OID whose DER contents are der? */
 bool obj_is(const ASN1_OBJECT *o, const uint8_t *der, size_t n);
 
-bool time_from_asn1(time_t *out, const ASN1_TIME *t);
 /* "2021-01-01 00:00:00 UTC" */
 void time_format(char *out, size_t n, time_t t);
 /* The common name of the subject, else the whole subject (RFC 2253), malloc'd UTF-8. */

@@ -15,7 +15,24 @@
  * in PDF/A-1, its 1-bit /Mask to the alpha's halves); pixels fully transparent in both may
  * differ. A JPEG picture may differ by a few levels per sample (decoders round their IDCT
  * differently). Painted upright and undistorted, inside the widget and the page's crop box,
- * at least half the seal's size in millimetres. */
+ * at least half the seal's size in millimetres.
+ *
+ * What else a reader may show there (ISO 32000-2 12.5.5, 12.5.2):
+ * - the widget's rollover (/R) and down (/D) appearances, shown when the pointer is over it or
+ *   presses it, must be absent, the very stream of its normal appearance, or pass the same
+ *   check; an appearance given as a subdictionary of states (keyed by /AS) must have /AS select
+ *   one, and every state of it must pass (a reader's state is not the verifier's to guess);
+ * - an annotation on the same page whose rectangle (or its pop-up's) meets the widget's, that
+ *   is displayed or printed (12.5.3), whatever its type or appearance (readers draw some types
+ *   without one), must be as the signed revision had it: there, unchanged in it and in all it
+ *   uses (compared object by object), with the widget where it was, and not moved from under
+ *   the widget to above it in /Annots (12.5.1: annotations are drawn in that order). An
+ *   annotation added or changed after signing that is drawn over the seal replaces its picture
+ *   on screen or in print; one drawn under it shows through the picture's transparent parts,
+ *   and readers that draw some annotations in a layer above the page (pop-ups, icons) put it on
+ *   top. An approval signature without DocMDP permits annotation changes (seal/mdp.c lets them
+ *   through), so this is the check that catches them; the page's own content cannot change
+ *   unnoticed there. */
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -23,6 +40,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "base/u64map.h"
 #include "imaging/image.h"
 #include "pdf/lex.h"
 #include "seal/internal.h"
@@ -38,6 +56,12 @@
 #define PIC_MAX_ANNOTS 10000               /* annotations looked at on one page */
 #define PIC_MAX_PIXELS (16u * 1000 * 1000) /* the seal's picture (992 px at 600 dpi, 42 mm) */
 #define PIC_JPEG_TOLERANCE 3
+#define PIC_MAX_STATES 4                          /* appearance states of one of /N, /R, /D */
+#define PIC_MAX_STREAMS (3 * PIC_MAX_STATES)      /* appearance streams checked for one widget */
+#define PIC_MAX_STREAMS_ALL 16                    /* appearance streams checked for all widgets */
+#define PIC_MAX_IMAGES_ALL 16                     /* images compared for all of them */
+#define PIC_MAX_COMPARE 100000                    /* objects compared with the signed revision */
+#define PIC_MAX_COMPARE_STREAM ((size_t)64 << 20) /* decoded bytes of one stream compared */
 
 static const double PT_PER_MM = 72.0 / 25.4;
 
@@ -104,15 +128,23 @@ static bool read_matrix(mat *out, const pdf_val *v) {
 }
 
 typedef struct pic_ctx {
+    pdf_raw *raw;
     pdf_rev *v;
+    pdf_rev *signed_rev;  /* the revision the signature signs; NULL when unknown */
     const img_rgba *seal; /* the seal's picture, decoded */
     bool jpeg;
     int width_mm, height_mm;
     double user_unit;
-    double crop[4];  /* the page's crop box */
-    size_t ops;      /* operators read so far */
-    size_t images;   /* images painted so far */
-    size_t forms;    /* forms run so far */
+    double crop[4]; /* the page's crop box */
+    size_t ops;     /* operators read so far */
+    size_t images;  /* images painted so far */
+    size_t forms;   /* forms run so far */
+    size_t streams; /* appearance streams checked */
+    size_t images_all;
+    uint32_t page;  /* the page object whose /Annots holds the widget */
+    u64map same;    /* objects found as the signed revision has them (or being compared) */
+    uint32_t *todo; /* objects still to compare */
+    size_t n_todo, cap_todo;
     char cause[512]; /* why the widget does not show the seal's picture */
     seal_err err;    /* out of memory */
 } pic_ctx;
@@ -198,6 +230,9 @@ static bool check_image(pic_ctx *c, const pdf_robj *o, const char *name, mat ctm
     pv_dict_get_int(d, "Height", &ih);
     if (++c->images > PIC_MAX_IMAGES)
         return bad(c, "the seal's appearance paints more than %d images", PIC_MAX_IMAGES);
+    if (++c->images_all > PIC_MAX_IMAGES_ALL)
+        return bad(c, "the seal's appearances paint more than %d images in all",
+                   PIC_MAX_IMAGES_ALL);
     if (pv_dict_get(d, "OC"))
         return bad(c, "the seal's picture (image %s) is optional content a reader may hide", name);
     if (iw != w || ih != h)
@@ -468,6 +503,7 @@ static bool find_page(pic_ctx *c, uint32_t num) {
         }
         if (!found)
             continue;
+        c->page = pl.nums[i];
         /* 7.7.3.4: MediaBox and CropBox are inherited */
         double media[4] = {0}, crop[4] = {0};
         bool have_media = false, have_crop = false;
@@ -501,8 +537,344 @@ static bool find_page(pic_ctx *c, uint32_t num) {
     return true;
 }
 
-/* Whether widget (object num, dict d) is shown, and if so shows the seal's picture; *shown
- * says whether it is shown at all. */
+/* One appearance stream of the widget against the seal's picture: 12.5.5, its BBox, turned by
+ * its Matrix, is fitted to the Rect. The limits on what it runs are the stream's own. */
+static bool check_stream(pic_ctx *c, const pdf_robj *form, const double rect[4]) {
+    double bbox[4], tb[4];
+    mat m;
+    if (!read_rect(bbox, pv_dict_get(form->val, "BBox")) ||
+        !read_matrix(&m, pv_dict_get(form->val, "Matrix")))
+        return bad(c, "the seal's appearance (object %u) has no valid /BBox or /Matrix", form->num);
+    box_of(tb, m, bbox);
+    if (!(tb[2] - tb[0] > 0 && tb[3] - tb[1] > 0))
+        return bad(c, "the seal's picture is not shown: its appearance has an empty /BBox");
+    double sx = (rect[2] - rect[0]) / (tb[2] - tb[0]), sy = (rect[3] - rect[1]) / (tb[3] - tb[1]);
+    mat fit = {{sx, 0, 0, sy, rect[0] - tb[0] * sx, rect[1] - tb[1] * sy}};
+    c->ops = c->images = c->forms = 0;
+    if (++c->streams > PIC_MAX_STREAMS_ALL)
+        return bad(c, "the seal's widgets have more than %d appearance streams in all",
+                   PIC_MAX_STREAMS_ALL);
+    /* run_form applies the Matrix itself; the form's content sees Matrix x fit */
+    if (!run_form(c, form, fit, rect, 0))
+        return false;
+    if (c->images == 0)
+        return bad(c, "the seal's picture is not shown: the signature's appearance paints no "
+                      "image");
+    return true;
+}
+
+/* The appearance streams of one widget already checked. */
+typedef struct checked {
+    uint32_t nums[PIC_MAX_STREAMS];
+    size_t n;
+} checked;
+
+/* ISO 32000-2 12.5.5 Table 170: the appearance dictionary's /N (normal), /R (rollover) and /D
+ * (down) are each a stream or a subdictionary of appearance states, of which the annotation's
+ * /AS selects one. A reader shows /N, /R when the pointer is over the widget, /D when it
+ * presses it: each state of each must show the seal's picture, unless it is a stream already
+ * checked. as is the widget's /AS (NULL when it has none). */
+static bool check_ap_entry(pic_ctx *c, const pdf_val *ap, const char *key, const char *as,
+                           checked *done, const double rect[4]) {
+    bool normal = strcmp(key, "N") == 0;
+    const char *what = normal ? "normal" : strcmp(key, "R") == 0 ? "rollover" : "down";
+    pdf_val *e = pv_dict_get(ap, key);
+    if (!e || e->t == PV_NULL || (e->t == PV_REF && !pdf_rev_resolve(c->v, e)))
+        return normal ? bad(c, "the seal's picture is not shown: the signature's widget has no "
+                               "normal appearance stream")
+                      : true; /* absent, or a reference to nothing (7.3.10: null) */
+    const pdf_robj *streams[PIC_MAX_STATES];
+    const char *names[PIC_MAX_STATES];
+    size_t n = 0;
+    bool states = false;
+    if ((streams[0] = stream_of(c->v, e))) {
+        names[n++] = NULL;
+    } else {
+        const pdf_val *sd = pdf_rev_resolve(c->v, e);
+        states = true;
+        if (!sd || sd->t != PV_DICT)
+            return bad(c,
+                       "the signature's %s appearance (/AP /%s) is neither a stream nor a "
+                       "dictionary of appearance states",
+                       what, key);
+        if (sd->u.dict.n > PIC_MAX_STATES)
+            return bad(c, "the signature's %s appearance (/AP /%s) has more than %d states", what,
+                       key, PIC_MAX_STATES);
+        bool selected = false;
+        for (size_t i = 0; i < sd->u.dict.n; i++) {
+            const char *state = sd->u.dict.kv[i].key;
+            if (!(streams[n] = stream_of(c->v, sd->u.dict.kv[i].val)))
+                return bad(c,
+                           "the signature's %s appearance in state /%s (/AP /%s) is not a "
+                           "stream",
+                           what, state, key);
+            names[n++] = state;
+            selected = selected || (as && strcmp(state, as) == 0);
+        }
+        if (normal && !selected)
+            return bad(c, "the seal's picture is not shown: the signature's widget has appearance "
+                          "states and its /AS selects none of them");
+    }
+    for (size_t i = 0; i < n; i++) {
+        bool seen = false;
+        for (size_t k = 0; k < done->n && !seen; k++)
+            seen = done->nums[k] == streams[i]->num;
+        if (seen)
+            continue;
+        if (done->n < PIC_MAX_STREAMS)
+            done->nums[done->n++] = streams[i]->num;
+        if (check_stream(c, streams[i], rect))
+            continue;
+        if ((!normal || states) && c->cause[0]) {
+            char inner[sizeof c->cause];
+            memcpy(inner, c->cause, sizeof inner);
+            snprintf(c->cause, sizeof c->cause,
+                     "the signature's %s appearance%s%s (/AP /%s, object %u) does not show the "
+                     "seal's picture alone: %.380s",
+                     what, names[i] ? " in state /" : "", names[i] ? names[i] : "", key,
+                     streams[i]->num, inner);
+        }
+        return false;
+    }
+    return true;
+}
+
+/* ---- annotations drawn where the seal is (ISO 32000-2 12.5.1-12.5.3) ---- */
+
+/* A rectangle as a reader takes it: four finite numbers, any size. */
+static bool any_rect(double out[4], const pdf_val *v) {
+    double r[4];
+    if (!v || v->t != PV_ARRAY || v->u.arr.n != 4)
+        return false;
+    for (int i = 0; i < 4; i++)
+        if (!pv_number(v->u.arr.items[i], &r[i]) || !isfinite(r[i]))
+            return false;
+    out[0] = fmin(r[0], r[2]);
+    out[1] = fmin(r[1], r[3]);
+    out[2] = fmax(r[0], r[2]);
+    out[3] = fmax(r[1], r[3]);
+    return true;
+}
+
+static bool meets(const double a[4], const double b[4]) {
+    return fmin(a[2], b[2]) > fmax(a[0], b[0]) && fmin(a[3], b[3]) > fmax(a[1], b[1]);
+}
+
+/* Whether annotation d may be drawn over rect: displayed or printed (12.5.3: not Hidden, and
+ * Print unless NoView), and its rectangle or its pop-up's (12.5.6.14, which some readers open
+ * over the page) meets rect. A rectangle a reader cannot read is taken to meet it. */
+static bool drawn_at(pic_ctx *c, const pdf_val *d, const double rect[4]) {
+    double f = 0, r[4];
+    pv_number(pdf_rev_get(c->v, d, "F"), &f);
+    long long flags = isfinite(f) && fabs(f) < 4294967296.0 ? (long long)f : 0;
+    if ((flags & PDF_ANNOT_HIDDEN) || ((flags & PDF_ANNOT_NOVIEW) && !(flags & PDF_ANNOT_PRINT)))
+        return false;
+    if (!any_rect(r, pdf_rev_get(c->v, d, "Rect")) || meets(r, rect))
+        return true;
+    const pdf_val *popup = pdf_rev_get(c->v, d, "Popup");
+    return popup && popup->t == PV_DICT && any_rect(r, pdf_rev_get(c->v, popup, "Rect")) &&
+           meets(r, rect);
+}
+
+/* Queues the objects v refers to for comparing, but the back references (/P the page, /Parent,
+ * /IRT the annotation replied to): those are judged where they are. */
+static bool queue_refs(pic_ctx *c, const pdf_val *v, int depth) {
+    if (depth > PDF_MAX_DEPTH)
+        return false;
+    if (v->t == PV_REF) {
+        uint32_t num = v->u.ref.num;
+        if (u64map_has(&c->same, num))
+            return true;
+        int rc = u64map_put(&c->same, num, NULL);
+        if (rc == BUF_ENOMEM)
+            c->err = SEAL_E_NOMEM;
+        if (rc != BUF_OK)
+            return false;
+        if (c->n_todo == c->cap_todo) {
+            size_t ncap = c->cap_todo ? 2 * c->cap_todo : 64;
+            uint32_t *nt = realloc(c->todo, ncap * sizeof *nt);
+            if (!nt) {
+                c->err = SEAL_E_NOMEM;
+                return false;
+            }
+            c->todo = nt;
+            c->cap_todo = ncap;
+        }
+        c->todo[c->n_todo++] = num;
+    } else if (v->t == PV_ARRAY) {
+        for (size_t i = 0; i < v->u.arr.n; i++)
+            if (!queue_refs(c, v->u.arr.items[i], depth + 1))
+                return false;
+    } else if (v->t == PV_DICT) {
+        for (size_t i = 0; i < v->u.dict.n; i++) {
+            const char *k = v->u.dict.kv[i].key;
+            if (strcmp(k, "P") != 0 && strcmp(k, "Parent") != 0 && strcmp(k, "IRT") != 0 &&
+                !queue_refs(c, v->u.dict.kv[i].val, depth + 1))
+                return false;
+        }
+    }
+    return true;
+}
+
+/* Two versions of a stream: the same bytes, or the same decoded data. */
+static bool same_stream(pic_ctx *c, const pdf_robj *a, const pdf_robj *b) {
+    size_t len;
+    const uint8_t *data = pdf_raw_data(c->raw, &len);
+    if (a->data_len == b->data_len && !pdf_raw_encrypted(c->raw) &&
+        memcmp(data + a->data_off, data + b->data_off, a->data_len) == 0)
+        return true;
+    buf x, y;
+    buf_init(&x, PIC_MAX_COMPARE_STREAM);
+    buf_init(&y, PIC_MAX_COMPARE_STREAM);
+    pdf_err ea = pdf_rev_stream_data(&x, c->signed_rev, a, PIC_MAX_COMPARE_STREAM);
+    pdf_err eb = ea == PDF_OK ? pdf_rev_stream_data(&y, c->v, b, PIC_MAX_COMPARE_STREAM) : ea;
+    if (ea == PDF_E_NOMEM || eb == PDF_E_NOMEM)
+        c->err = SEAL_E_NOMEM;
+    bool eq = ea == PDF_OK && eb == PDF_OK && x.len == y.len &&
+              (x.len == 0 || memcmp(x.data, y.data, x.len) == 0);
+    buf_free(&x);
+    buf_free(&y);
+    return eq;
+}
+
+/* Whether object num and all it uses are as the signed revision has them: each object at the
+ * same place in the file, or equal (references by number, streams by their data). Objects
+ * already found so are not compared again. Bounded by PIC_MAX_COMPARE objects in all; past
+ * that (or nested too deep) it says no, and *limit says why. */
+static bool as_signed(pic_ctx *c, uint32_t num, bool *limit) {
+    pdf_val ref = {.t = PV_REF, .u.ref.num = num};
+    *limit = false;
+    c->n_todo = 0;
+    if (!queue_refs(c, &ref, 0)) {
+        *limit = c->err == SEAL_OK;
+        return false;
+    }
+    while (c->n_todo && c->err == SEAL_OK) {
+        uint32_t o = c->todo[--c->n_todo];
+        pdf_loc ls = pdf_rev_loc(c->signed_rev, o), lf = pdf_rev_loc(c->v, o);
+        const pdf_robj *os, *of;
+        if (pdf_rev_obj(&of, c->v, o) != PDF_OK)
+            return false;
+        if (!(ls.type == lf.type && ls.where == lf.where && ls.index == lf.index)) {
+            if (!ls.type || pdf_rev_obj(&os, c->signed_rev, o) != PDF_OK ||
+                os->stream != of->stream || !pdf_val_equal(os->val, of->val) ||
+                (of->stream && !same_stream(c, os, of)))
+                return false;
+        }
+        if (!queue_refs(c, of->val, 0)) {
+            *limit = c->err == SEAL_OK;
+            return false;
+        }
+    }
+    return c->err == SEAL_OK;
+}
+
+/* Where each annotation of the signed revision's page was drawn: under the widget or over it.
+ * Values in the map: 1 under, 2 over. */
+typedef struct signed_page {
+    u64map order;
+    bool widget_kept; /* the widget was on that page, with the same /Rect */
+} signed_page;
+
+static seal_err read_signed_page(signed_page *sp, pic_ctx *c, uint32_t widget) {
+    u64map_init(&sp->order, PIC_MAX_ANNOTS);
+    sp->widget_kept = false;
+    const pdf_robj *po, *ws, *wf;
+    if (!c->signed_rev || pdf_rev_obj(&po, c->signed_rev, c->page) != PDF_OK ||
+        po->val->t != PV_DICT || pdf_rev_obj(&ws, c->signed_rev, widget) != PDF_OK ||
+        pdf_rev_obj(&wf, c->v, widget) != PDF_OK || ws->val->t != PV_DICT)
+        return SEAL_OK;
+    const pdf_val *annots = pdf_rev_get(c->signed_rev, po->val, "Annots");
+    size_t n = annots && annots->t == PV_ARRAY ? annots->u.arr.n : 0, at = SIZE_MAX;
+    for (size_t i = 0; i < n && i < PIC_MAX_ANNOTS; i++) {
+        const pdf_val *it = annots->u.arr.items[i];
+        if (it->t == PV_REF && it->u.ref.num == widget)
+            at = i; /* the last time it is drawn is on top */
+    }
+    if (at == SIZE_MAX)
+        return SEAL_OK;
+    sp->widget_kept = pdf_val_equal(pdf_rev_get(c->signed_rev, ws->val, "Rect"),
+                                    pdf_rev_get(c->v, wf->val, "Rect"));
+    for (size_t i = 0; i < n && i < PIC_MAX_ANNOTS; i++) {
+        const pdf_val *it = annots->u.arr.items[i];
+        if (it->t != PV_REF || it->u.ref.num == widget)
+            continue;
+        uintptr_t was = (uintptr_t)u64map_get(&sp->order, it->u.ref.num);
+        uintptr_t now = i > at ? 2 : 1;
+        if (now > was && u64map_put(&sp->order, it->u.ref.num, (void *)now) == BUF_ENOMEM)
+            return SEAL_E_NOMEM;
+    }
+    return SEAL_OK;
+}
+
+/* No annotation added or changed after signing is drawn where the widget (object widget,
+ * rectangle rect, on page c->page) shows the seal's picture. */
+static bool check_covered(pic_ctx *c, uint32_t widget, const double rect[4]) {
+    const pdf_robj *po;
+    if (pdf_rev_obj(&po, c->v, c->page) != PDF_OK || po->val->t != PV_DICT)
+        return true; /* find_page read it */
+    const pdf_val *annots = pdf_rev_get(c->v, po->val, "Annots");
+    size_t n = annots && annots->t == PV_ARRAY ? annots->u.arr.n : 0, at = 0;
+    if (n > PIC_MAX_ANNOTS)
+        return bad(c, "the page showing the seal has more than %d annotations", PIC_MAX_ANNOTS);
+    for (size_t i = 0; i < n; i++) {
+        const pdf_val *it = annots->u.arr.items[i];
+        if (it->t == PV_REF && it->u.ref.num == widget)
+            at = i;
+    }
+    signed_page sp;
+    seal_err err = read_signed_page(&sp, c, widget);
+    bool ok = true;
+    if (err != SEAL_OK)
+        c->err = err;
+    for (size_t i = 0; i < n && ok && c->err == SEAL_OK; i++) {
+        pdf_val *it = annots->u.arr.items[i];
+        if (it->t == PV_REF && it->u.ref.num == widget)
+            continue;
+        const pdf_val *d = pdf_rev_resolve(c->v, it);
+        if (!d || d->t != PV_DICT || !drawn_at(c, d, rect))
+            continue;
+        const char *sub = pv_dict_get_name(d, "Subtype");
+        const char *where = i > at ? "over" : "under";
+        uint32_t num = it->t == PV_REF ? it->u.ref.num : 0;
+        uintptr_t was = num ? (uintptr_t)u64map_get(&sp.order, num) : 0;
+        bool limit = false;
+        if (!num)
+            ok = bad(c,
+                     "an annotation written into the page's /Annots (not as an object, so not "
+                     "comparable with the signed revision), a /%s, is drawn %s the seal's picture",
+                     sub ? sub : "?", where);
+        else if (!was)
+            ok = bad(c,
+                     "an annotation added after signing (object %u, a /%s) is drawn %s the "
+                     "seal's picture",
+                     num, sub ? sub : "?", where);
+        else if (i > at && was != 2)
+            ok = bad(c,
+                     "an annotation drawn under the seal's picture when it was signed (object %u, "
+                     "a /%s) is drawn over it now",
+                     num, sub ? sub : "?");
+        else if (!sp.widget_kept)
+            ok = bad(c,
+                     "the signature's widget was moved after signing to where an annotation "
+                     "(object %u, a /%s) is drawn %s the seal's picture",
+                     num, sub ? sub : "?", where);
+        else if (!as_signed(c, num, &limit) && c->err == SEAL_OK)
+            ok = limit ? bad(c,
+                             "the annotations drawn where the seal's picture is use more than %d "
+                             "objects or nest too deep to compare with the signed revision",
+                             PIC_MAX_COMPARE)
+                       : bad(c,
+                             "an annotation changed after signing (object %u, a /%s) is drawn %s "
+                             "the seal's picture",
+                             num, sub ? sub : "?", where);
+    }
+    u64map_free(&sp.order);
+    return ok && c->err == SEAL_OK;
+}
+
+/* Whether widget (object num, dict d) is shown, and if so shows the seal's picture and nothing
+ * drawn over it; *shown says whether it is shown at all. */
 static bool check_widget(pic_ctx *c, uint32_t num, const pdf_val *d, bool *shown) {
     *shown = false;
     long long f = 0;
@@ -525,30 +897,15 @@ static bool check_widget(pic_ctx *c, uint32_t num, const pdf_val *d, bool *shown
     if (pv_dict_get(d, "OC"))
         return bad(c, "the seal's picture is optional content a reader may hide");
     const pdf_val *ap = pdf_rev_get(c->v, d, "AP");
-    const pdf_val *nref = ap && ap->t == PV_DICT ? pv_dict_get(ap, "N") : NULL;
-    const pdf_robj *form = stream_of(c->v, nref);
-    if (!form)
+    if (!ap || ap->t != PV_DICT)
         return bad(c, "the seal's picture is not shown: the signature's widget has no normal "
                       "appearance stream");
-    /* 12.5.5: the BBox, turned by the form's Matrix, is fitted to the Rect */
-    double bbox[4], tb[4];
-    mat m;
-    if (!read_rect(bbox, pv_dict_get(form->val, "BBox")) ||
-        !read_matrix(&m, pv_dict_get(form->val, "Matrix")))
-        return bad(c, "the seal's appearance (object %u) has no valid /BBox or /Matrix", form->num);
-    box_of(tb, m, bbox);
-    if (!(tb[2] - tb[0] > 0 && tb[3] - tb[1] > 0))
-        return bad(c, "the seal's picture is not shown: its appearance has an empty /BBox");
-    double sx = (rect[2] - rect[0]) / (tb[2] - tb[0]), sy = (rect[3] - rect[1]) / (tb[3] - tb[1]);
-    mat fit = {{sx, 0, 0, sy, rect[0] - tb[0] * sx, rect[1] - tb[1] * sy}};
-    size_t before = c->images;
-    /* run_form applies the Matrix itself; the form's content sees Matrix x fit */
-    if (!run_form(c, form, fit, rect, 0))
-        return false;
-    if (c->images == before)
-        return bad(c, "the seal's picture is not shown: the signature's appearance paints no "
-                      "image");
-    return true;
+    const pdf_val *as = pdf_rev_get(c->v, d, "AS");
+    const char *state = as && as->t == PV_NAME ? as->u.name : NULL;
+    checked done = {.n = 0};
+    return check_ap_entry(c, ap, "N", state, &done, rect) &&
+           check_ap_entry(c, ap, "R", state, &done, rect) &&
+           check_ap_entry(c, ap, "D", state, &done, rect) && check_covered(c, num, rect);
 }
 
 typedef struct find_field {
@@ -570,15 +927,18 @@ static int field_of(const form_field *f, void *vctx) {
     return 0;
 }
 
-seal_err verify_seal_picture(char **cause, uint32_t px[2], pdf_raw *raw, uint32_t sig_object,
-                             const seal_picture_ref *pic) {
-    pic_ctx c = {.v = pdf_raw_final(raw),
+seal_err verify_seal_picture(char **cause, uint32_t px[2], pdf_raw *raw, pdf_rev *signed_rev,
+                             uint32_t sig_object, const seal_picture_ref *pic) {
+    pic_ctx c = {.raw = raw,
+                 .v = pdf_raw_final(raw),
+                 .signed_rev = signed_rev,
                  .width_mm = pic->width_mm,
                  .height_mm = pic->height_mm,
                  .user_unit = 1};
     img_rgba *img = NULL;
     *cause = NULL;
     px[0] = px[1] = 0;
+    u64map_init(&c.same, PIC_MAX_COMPARE);
     if (!seal_picture_type_ok(pic->type)) {
         bad(&c, "the seal's picture is of type %s, which eseal cannot compare with the page",
             pic->type ? pic->type : "(none)");
@@ -646,6 +1006,8 @@ seal_err verify_seal_picture(char **cause, uint32_t px[2], pdf_raw *raw, uint32_
         bad(&c, "the seal's picture is not shown: the signature's field has no widget");
 out:
     img_rgba_free(img);
+    u64map_free(&c.same);
+    free(c.todo);
     if (c.err == SEAL_OK && c.cause[0] && !(*cause = strdup(c.cause)))
         c.err = SEAL_E_NOMEM;
     return c.err;

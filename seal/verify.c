@@ -719,9 +719,10 @@ static seal_err check_crypto(doc_ctx *dc, sig_cand *c, pdf_val *sd, time_t poe) 
 }
 
 /* DESIGN.md "Seals": the picture shown on the page for a signature that carries a GB/T 38540
- * seal must be the seal's picture (seal/picture.c). A signature that fails only this is
- * TOTAL_FAILED, FORMAT_FAILURE, the cause named first. */
-static seal_err check_seal_picture(doc_ctx *dc, sig_cand *c) {
+ * seal must be the seal's picture, in every appearance of its widget, with nothing added or
+ * changed after the signed revision drawn over it (seal/picture.c). A signature that fails only
+ * this is TOTAL_FAILED, FORMAT_FAILURE, the cause named first. */
+static seal_err check_seal_picture(doc_ctx *dc, sig_cand *c, pdf_rev *signed_rev) {
     seal_sig_report *s = c->rep;
     const crypto_seal_check *sc = s->crypto ? s->crypto->seal : NULL;
     if (!sc || !sc->ses)
@@ -732,8 +733,8 @@ static seal_err check_seal_picture(doc_ctx *dc, sig_cand *c) {
                             .len = ses->picture_len,
                             .width_mm = ses->width_mm,
                             .height_mm = ses->height_mm};
-    seal_err err =
-        verify_seal_picture(&s->seal_picture_cause, s->seal_picture_px, dc->raw, c->object, &pic);
+    seal_err err = verify_seal_picture(&s->seal_picture_cause, s->seal_picture_px, dc->raw,
+                                       c->structure_ok ? signed_rev : NULL, c->object, &pic);
     if (err != SEAL_OK)
         return err;
     s->seal_picture_checked = true;
@@ -967,7 +968,7 @@ static seal_err verify_doc(seal_verify_report *r, doc_ctx *dc) {
     if (err == SEAL_OK)
         err = check_all_crypto(dc, &fc);
     for (size_t i = 0; err == SEAL_OK && i < fc.n; i++)
-        err = check_seal_picture(dc, &fc.c[i]);
+        err = check_seal_picture(dc, &fc.c[i], svs[i]);
     /* ISO 32000-2 12.8.1: signatures in document order; each later one's /Contents lies in
      * bytes no earlier one signs */
     size_t *order = calloc(fc.n, sizeof *order);

@@ -93,9 +93,11 @@ typedef struct seal_picture_ref {
 } seal_picture_ref;
 
 /* Whether the widget of signature sig_object, in the document's last revision, shows pic and
- * nothing else: *cause NULL when it does, else why not (malloc'd). px gets the picture's size
- * in pixels (0 when it cannot be decoded). Errors are out of memory only. */
-seal_err verify_seal_picture(char **cause, uint32_t px[2], pdf_raw *raw, uint32_t sig_object,
-                             const seal_picture_ref *pic);
+ * nothing else, in every appearance, with nothing added or changed since signed_rev (the
+ * revision the signature signs; NULL: unknown, nothing counts as signed) drawn where it is:
+ * *cause NULL when it does, else why not (malloc'd). px gets the picture's size in pixels (0
+ * when it cannot be decoded). Errors are out of memory only. */
+seal_err verify_seal_picture(char **cause, uint32_t px[2], pdf_raw *raw, pdf_rev *signed_rev,
+                             uint32_t sig_object, const seal_picture_ref *pic);
 
 #endif

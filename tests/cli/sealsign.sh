@@ -87,7 +87,7 @@ vjson() {
 jcheck() {
     local label=$1 json=$2 expr=$3
     if python3 -c '
-import json, sys
+import json, re, sys
 r = json.loads(sys.argv[1]); s = r["signatures"][0] if r["signatures"] else {}
 seal = s.get("seal") or {}
 sys.exit(0 if eval(sys.argv[2]) else 1)' "$json" "$expr" 2>/dev/null; then
@@ -270,6 +270,39 @@ jcheck "(a') its picture swapped in a later update: not TOTAL_PASSED" "$ver" \
     's["indication"] != "TOTAL_PASSED" and r["indication"] != "TOTAL_PASSED"'
 jcheck "(a') the change named" "$ver" \
     'any("signed signature" in m["detail"] for m in s["modifications"])'
+# (a'') another picture drawn over the seal: a /Stamp annotation added by a later update on top
+# of the widget, which is left as it was. pdfsig still finds the signature valid; the picture a
+# reader shows is no longer the seal's. After an approval signature the added annotation is
+# also a change it does not permit (seal/mdp.c); a certification signature with P=3 permits
+# annotations, so there the picture check alone catches it
+"$PDF_TAMPER" overseal rsa.pdf covered.pdf "$BUREAU_PNG" || fail "pdf_tamper overseal"
+pdfsig covered.pdf 2>&1 | grep -q 'Signature Validation: Signature is Valid\.' &&
+    pass "(a'') covered: pdfsig still finds the signature valid" ||
+    fail "(a'') covered: pdfsig: $(pdfsig covered.pdf 2>&1)"
+ver=$(vjson covered.pdf "${anchors[@]}")
+jcheck "(a'') a stamp over the seal: TOTAL_FAILED, the cause named" "$ver" \
+    'r["indication"] == "TOTAL_FAILED" and s["indication"] == "TOTAL_FAILED" and any(re.search(r"an annotation added after signing \(object [0-9]+, a /Stamp\) is drawn over the seal.s picture", e) for e in s["errors"]) and seal["picture"]["shown"] is False and seal["maker_signature"] and seal["signer_listed"]'
+if sign "$in" cert3.pdf "${rsa[@]}" --seal ok.seal --rect 120,40 --certify 3; then
+    ver=$(vjson cert3.pdf "${anchors[@]}")
+    jcheck "(a'') certified P=3 with a seal: TOTAL_PASSED" "$ver" \
+        's["indication"] == "TOTAL_PASSED" and s["docmdp"] == 3 and seal["picture"]["shown"]'
+    "$PDF_TAMPER" overseal cert3.pdf cert3-covered.pdf "$BUREAU_PNG" || fail "pdf_tamper overseal"
+    ver=$(vjson cert3-covered.pdf "${anchors[@]}")
+    jcheck "(a'') certified P=3, a stamp over the seal: TOTAL_FAILED, FORMAT_FAILURE" "$ver" \
+        'r["indication"] == "TOTAL_FAILED" and s["indication"] == "TOTAL_FAILED" and s["sub_indication"] == "FORMAT_FAILURE"'
+    jcheck "(a'') certified P=3: the picture check names the cause, the annotation itself permitted" "$ver" \
+        're.search(r"an annotation added after signing \(object [0-9]+, a /Stamp\) is drawn over the seal.s picture", s["errors"][0]) and seal["picture"]["shown"] is False and not s["modifications"] and any(m["kind"] == "annotation_added" for m in s["permitted_changes"])'
+    txt=$("$ESEAL" verify "${anchors[@]}" cert3-covered.pdf 2>&1 || true)
+    grep -q 'is drawn over the seal' <<<"$txt" && pass "(a'') the table names the cause" ||
+        fail "(a'') the table: $txt"
+    # an annotation added by the same kind of update away from the seal changes nothing here
+    "$PDF_TAMPER" annot cert3.pdf cert3-annot.pdf || fail "pdf_tamper annot"
+    ver=$(vjson cert3-annot.pdf "${anchors[@]}")
+    jcheck "(a'') certified P=3, a square added away from the seal: still TOTAL_PASSED" "$ver" \
+        's["indication"] == "TOTAL_PASSED" and seal["picture"]["shown"] and s["permitted_changes"]'
+else
+    fail "sign --certify 3 --seal"
+fi
 # (b) the maker's signature broken (esID changed; validity changed)
 for what in esid validity; do
     "$RESIGN" base.pdf b-$what.pdf "$PKI/rsa2048.key" "$PKI/rsa2048.pem" broken-$what.seal "$PKI/chain.pem"
@@ -349,6 +382,12 @@ ver=$(vjson stamped.pdf "${anchors[@]}")
 jcheck "stamp: TOTAL_PASSED, the seal carried and its picture the printed one" "$ver" \
     'r["indication"] == "TOTAL_PASSED" and seal["name"] == "示例科技有限公司合同专用章" and seal["picture"]["shown"]'
 # the crisp seal prints (Ghostscript -dPrinted) where the template puts it, 42 mm across
+# its fog and watermark are drawn over the seal in the signed revision: the signer's own layers.
+# Another picture stamped over it later is not
+"$PDF_TAMPER" overseal stamped.pdf stamped-covered.pdf "$BUREAU_PNG" || fail "pdf_tamper overseal"
+ver=$(vjson stamped-covered.pdf "${anchors[@]}")
+jcheck "stamp: a stamp added over the fogged seal later: TOTAL_FAILED, the picture check names it too" "$ver" \
+    'r["indication"] == "TOTAL_FAILED" and any("is drawn over the seal" in e for e in s["errors"])'
 gs -q -dNOPAUSE -dBATCH -dSAFER -sDEVICE=png16m -r100 -dPrinted -dUseCropBox -dFirstPage=1 \
     -dLastPage=1 -sOutputFile=printed.png stamped.pdf &&
     gs -q -dNOPAUSE -dBATCH -dSAFER -sDEVICE=png16m -r100 -dPrinted -dUseCropBox -dFirstPage=1 \

@@ -12,6 +12,9 @@
  *                               object: the bytes were there when the file was signed)
  *   pdf_tamper sealpic IN OUT PNG  the appearance of the last signature's widget is replaced
  *                               by one showing PNG instead (a seal's picture swapped)
+ *   pdf_tamper overseal IN OUT PNG  a /Stamp annotation showing PNG is added over the last
+ *                               signature's widget, drawn on top of it (a seal's picture
+ *                               covered; the widget and its appearance untouched)
  *
  * Exit 0 on success, 1 on failure with a message. */
 #include <stdio.h>
@@ -129,6 +132,74 @@ static pdf_err swap_picture(pdf_update *u, const char *png) {
     return err;
 }
 
+/* "overseal": a Stamp showing png over the last signature's widget, on its page, displayed and
+ * printed, after the widget in /Annots. */
+static pdf_err cover_seal(pdf_update *u, const char *png) {
+    uint32_t fnum, img, form, annot, widget = 0;
+    uint16_t fgen;
+    pdf_val *field, *w = NULL, *rect;
+    img_rgba *rgba = NULL;
+    if (!last_sig_field(u, &fnum, &fgen, &field)) {
+        fprintf(stderr, "pdf_tamper: no signature field\n");
+        return PDF_E_ARG;
+    }
+    /* ISO 32000-2 12.7.4.1: the field merged with its widget, or its first kid */
+    pdf_val *kids = resolve_get(u, field, "Kids");
+    if (pv_dict_get(field, "Rect")) {
+        widget = fnum;
+        w = field;
+    } else if (kids && kids->t == PV_ARRAY && kids->u.arr.n && kids->u.arr.items[0]->t == PV_REF) {
+        pdf_val *k = kids->u.arr.items[0];
+        widget = k->u.ref.num;
+        if (pdf_update_read(&w, u, k->u.ref.num, k->u.ref.gen) != PDF_OK)
+            w = NULL;
+    }
+    double r[4];
+    rect = w ? resolve_get(u, w, "Rect") : NULL;
+    for (int i = 0; i < 4; i++)
+        if (!rect || rect->t != PV_ARRAY || rect->u.arr.n != 4 ||
+            !pv_number(rect->u.arr.items[i], &r[i])) {
+            fprintf(stderr, "pdf_tamper: the last signature has no widget with a /Rect\n");
+            return PDF_E_ARG;
+        }
+    /* the page whose /Annots holds the widget */
+    int page = -1;
+    for (int i = 0; i < 10000 && page < 0; i++) {
+        uint32_t pn;
+        uint16_t pg;
+        pdf_val *pd, *annots;
+        if (pdf_update_page(&pn, &pg, u, i) != PDF_OK)
+            break;
+        if (pdf_update_read(&pd, u, pn, pg) != PDF_OK)
+            continue;
+        annots = resolve_get(u, pd, "Annots");
+        for (size_t k = 0; annots && annots->t == PV_ARRAY && k < annots->u.arr.n; k++)
+            if (annots->u.arr.items[k]->t == PV_REF && annots->u.arr.items[k]->u.ref.num == widget)
+                page = i;
+    }
+    if (page < 0) {
+        fprintf(stderr, "pdf_tamper: the last signature's widget is on no page\n");
+        return PDF_E_ARG;
+    }
+    if (img_png_read_file(&rgba, png, NULL) != IMG_OK ||
+        pdf_image_from_rgba(&swapped, rgba->px, rgba->width, rgba->height) != PDF_OK) {
+        img_rgba_free(rgba);
+        fprintf(stderr, "pdf_tamper: cannot read %s\n", png);
+        return PDF_E_ARG;
+    }
+    double x0 = r[0] < r[2] ? r[0] : r[2], y0 = r[1] < r[3] ? r[1] : r[3];
+    double x1 = r[0] < r[2] ? r[2] : r[0], y1 = r[1] < r[3] ? r[3] : r[1];
+    pdf_err err = pdf_update_add_image(&img, u, swapped);
+    if (err == PDF_OK)
+        err = pdf_update_add_image_form(&form, u, x1 - x0, y1 - y0, 0, img, rgba->width,
+                                        rgba->height);
+    if (err == PDF_OK)
+        err = pdf_update_add_annotation(&annot, u, page, "Stamp", (const double[4]){x0, y0, x1, y1},
+                                        PDF_ANNOT_PRINT, form, "added after signing");
+    img_rgba_free(rgba);
+    return err;
+}
+
 /* "repoint": appends a cross-reference table and trailer by hand. */
 static int repoint(const char *in, const char *outp, uint32_t num, uint16_t gen) {
     uint8_t *d;
@@ -182,9 +253,10 @@ static int repoint(const char *in, const char *outp, uint32_t num, uint16_t gen)
 }
 
 int main(int argc, char **argv) {
-    if (argc != 4 && !(argc == 5 && strcmp(argv[1], "sealpic") == 0)) {
+    if (argc != 4 &&
+        !(argc == 5 && (strcmp(argv[1], "sealpic") == 0 || strcmp(argv[1], "overseal") == 0))) {
         fprintf(stderr, "usage: pdf_tamper content|annot|page|reason|noop|sneaky|repoint IN OUT\n"
-                        "       pdf_tamper sealpic IN OUT PNG\n");
+                        "       pdf_tamper sealpic|overseal IN OUT PNG\n");
         return 2;
     }
     const char *mode = argv[1];
@@ -313,6 +385,8 @@ int main(int argc, char **argv) {
         err = pv_array_push(a, fields, pv_ref(a, num, 0));
     } else if (strcmp(mode, "sealpic") == 0) {
         err = swap_picture(u, argv[4]);
+    } else if (strcmp(mode, "overseal") == 0) {
+        err = cover_seal(u, argv[4]);
     } else if (strcmp(mode, "noop") == 0) {
         pdf_val *cat;
         uint32_t cn;

@@ -2,7 +2,9 @@
  * seal is (seal/picture.c), on hand-made documents: the picture as eseal writes it passes;
  * another picture, a hidden or off-page widget, an appearance that draws anything else or
  * shows the picture too small, stretched or clipped, and a picture swapped in a later
- * revision fail, each with its cause. */
+ * revision fail, each with its cause. So do a rollover or down appearance, or an appearance
+ * state, that shows something else, and an annotation added or changed after the signed (the
+ * first) revision that is drawn where the seal is; the signer's own layers pass. */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -36,6 +38,14 @@ static void picture(uint8_t px[W * H * 4]) {
         }
 }
 
+/* An object to write: a stream when content is not NULL (dict is then the inside of its
+ * dictionary). Lists end with num 0. */
+typedef struct xobj {
+    uint32_t num;
+    const char *dict;
+    const char *content;
+} xobj;
+
 typedef struct variant {
     const char *widget_extra; /* inside the widget dictionary */
     const char *rect;         /* the widget's /Rect */
@@ -48,10 +58,24 @@ typedef struct variant {
     int poke;        /* change sample poke-1 of the RGB data (0: none) */
     int poke_alpha;  /* change alpha sample poke_alpha-1 */
     const char *page_extra;
-    bool nested; /* the appearance calls a form that paints the image */
-    bool swap;   /* a later revision replaces the image with another picture */
-    bool loop;   /* the appearance calls itself */
+    bool nested;         /* the appearance calls a form that paints the image */
+    bool swap;           /* a later revision replaces the image with another picture */
+    bool loop;           /* the appearance calls itself */
+    const char *ap;      /* the inside of the widget's /AP (NULL: /N 7 0 R) */
+    const char *annots;  /* the inside of the page's /Annots (NULL: 5 0 R) */
+    const xobj *objs1;   /* more objects in the first (signed) revision */
+    const xobj *objs2;   /* objects of a later revision */
+    const char *annots2; /* the page's /Annots in that later revision (NULL: unchanged) */
 } variant;
+
+static void write_objs(pb *b, const xobj *o) {
+    for (; o && o->num; o++) {
+        if (o->content)
+            pb_stream(b, o->num, o->dict, o->content, strlen(o->content));
+        else
+            pb_obj(b, o->num, o->dict);
+    }
+}
 
 static void deflate_into(uint8_t **out, size_t *len, const uint8_t *p, size_t n) {
     uLongf cap = compressBound((uLong)n);
@@ -118,14 +142,17 @@ static void build(pb *b, const variant *v, const uint8_t *px) {
     pb_begin(b);
     pb_obj(b, 1, "<</Type/Catalog/Pages 2 0 R/AcroForm<</Fields[5 0 R]/SigFlags 3>>>>");
     pb_obj(b, 2, "<</Type/Pages/Kids[3 0 R]/Count 1/MediaBox[0 0 300 300]>>");
+    char annots[128];
+    snprintf(annots, sizeof annots, "/Annots[%s]", v->annots ? v->annots : "5 0 R");
     snprintf(body, sizeof body, "<</Type/Page/Parent 2 0 R%s/Contents 4 0 R%s>>",
-             v->page_extra ? v->page_extra : "", v->off_page ? "" : "/Annots[5 0 R]");
+             v->page_extra ? v->page_extra : "", v->off_page ? "" : annots);
     pb_obj(b, 3, body);
     pb_stream(b, 4, "", "0 0 m 10 10 l S", 15);
     snprintf(body, sizeof body,
              "<</FT/Sig/T(Sig1)/Type/Annot/Subtype/Widget/Rect[%s]/F %s/P 3 0 R/V 6 0 R"
-             "/AP<</N 7 0 R>>>>",
-             v->rect ? v->rect : "50 50 169.055 169.055", v->widget_extra ? v->widget_extra : "4");
+             "/AP<<%s>>>>",
+             v->rect ? v->rect : "50 50 169.055 169.055", v->widget_extra ? v->widget_extra : "4",
+             v->ap ? v->ap : "/N 7 0 R");
     pb_obj(b, 5, body);
     pb_obj(b, 6, "<</Type/Sig/Filter/Adobe.PPKLite/SubFilter/ETSI.CAdES.detached>>");
     const char *content = v->content ? v->content : "q " SIDE " 0 0 " SIDE " 0 0 cm /Im0 Do Q\n";
@@ -150,11 +177,21 @@ static void build(pb *b, const variant *v, const uint8_t *px) {
                   content, strlen(content));
     }
     image_streams(b, v, px, false);
-    pb_xref(b, 11, "/Root 1 0 R");
+    write_objs(b, v->objs1);
+    pb_xref(b, 30, "/Root 1 0 R");
     if (v->swap) {
         variant plain = {0};
         image_streams(b, &plain, px, true);
-        pb_xref(b, 11, "/Root 1 0 R");
+        pb_xref(b, 30, "/Root 1 0 R");
+    }
+    if (v->objs2 || v->annots2) {
+        write_objs(b, v->objs2);
+        if (v->annots2) {
+            snprintf(body, sizeof body, "<</Type/Page/Parent 2 0 R%s/Contents 4 0 R/Annots[%s]>>",
+                     v->page_extra ? v->page_extra : "", v->annots2);
+            pb_obj(b, 3, body);
+        }
+        pb_xref(b, 30, "/Root 1 0 R");
     }
 }
 
@@ -168,8 +205,13 @@ static char *check(const variant *v, const uint8_t *png, size_t png_len, const u
     CHECK_INT(pdf_raw_open(&raw, b.out.data, b.out.len, NULL), PDF_OK);
     seal_picture_ref pic = {
         .type = "PNG", .bytes = png, .len = png_len, .width_mm = 42, .height_mm = 42};
-    if (raw) {
-        CHECK_INT(verify_seal_picture(&cause, got, raw, 6, &pic), SEAL_OK);
+    size_t n_ends = 0;
+    const size_t *ends = raw ? pdf_raw_revision_ends(raw, &n_ends) : NULL;
+    pdf_rev *signed_rev = NULL;
+    if (raw)
+        CHECK_INT(pdf_raw_rev(&signed_rev, raw, ends[0]), PDF_OK);
+    if (raw && signed_rev) {
+        CHECK_INT(verify_seal_picture(&cause, got, raw, signed_rev, 6, &pic), SEAL_OK);
         CHECK_INT(got[0], W);
         CHECK_INT(got[1], H);
     }
@@ -260,6 +302,145 @@ int main(void) {
     expect("an appearance calling itself", &(variant){.loop = true}, png, len, px,
            "nests forms more than 4 deep");
     expect("unbalanced", &(variant){.content = "q /Im0\n"}, png, len, px, "operands");
+
+    /* ---- other appearances (ISO 32000-2 12.5.5): rollover /R, down /D, states keyed by /AS */
+    const xobj same_pic = {12,
+                           "/Type/XObject/Subtype/Form/BBox[0 0 " SIDE " " SIDE "]"
+                           "/Resources<</XObject<</Im0 8 0 R>>>>",
+                           "q " SIDE " 0 0 " SIDE " 0 0 cm /Im0 Do Q\n"};
+    const xobj blue = {13, "/Type/XObject/Subtype/Form/BBox[0 0 10 10]", "0 0 1 rg 0 0 10 10 re f"};
+    expect("/R and /D the stream of /N", &(variant){.ap = "/N 7 0 R/R 7 0 R/D 7 0 R"}, png, len, px,
+           NULL);
+    expect("/R another stream showing the picture",
+           &(variant){.ap = "/N 7 0 R/R 12 0 R", .objs1 = (const xobj[]){same_pic, {0}}}, png, len,
+           px, NULL);
+    expect("/R null", &(variant){.ap = "/N 7 0 R/R null"}, png, len, px, NULL);
+    expect("/D another picture",
+           &(variant){.ap = "/N 7 0 R/D 13 0 R", .objs1 = (const xobj[]){blue, {0}}}, png, len, px,
+           "the signature's down appearance (/AP /D, object 13) does not show the seal's picture "
+           "alone: the seal's appearance draws more than the seal's picture (operator rg)");
+    expect(
+        "/R states, one of them another picture",
+        &(variant){.ap = "/N 7 0 R/R<</On 7 0 R/Off 13 0 R>>", .objs1 = (const xobj[]){blue, {0}}},
+        png, len, px, "rollover appearance in state /Off (/AP /R, object 13)");
+    expect("/R neither a stream nor states", &(variant){.ap = "/N 7 0 R/R 5"}, png, len, px,
+           "neither a stream nor a dictionary of appearance states");
+    expect("/N states, /AS selecting the seal's",
+           &(variant){.ap = "/N<</On 7 0 R>>", .widget_extra = "4/AS/On"}, png, len, px, NULL);
+    expect("/N states, no /AS", &(variant){.ap = "/N<</On 7 0 R>>"}, png, len, px,
+           "its /AS selects none of them");
+    expect("/N states, /AS naming none",
+           &(variant){.ap = "/N<</On 7 0 R>>", .widget_extra = "4/AS/X"}, png, len, px,
+           "its /AS selects none of them");
+    expect("/N states, another state another picture",
+           &(variant){.ap = "/N<</On 7 0 R/Off 13 0 R>>",
+                      .widget_extra = "4/AS/On",
+                      .objs1 = (const xobj[]){blue, {0}}},
+           png, len, px, "normal appearance in state /Off (/AP /N, object 13)");
+    expect("/N states, too many",
+           &(variant){.ap = "/N<</A 7 0 R/B 7 0 R/C 7 0 R/D 7 0 R/E 7 0 R>>",
+                      .widget_extra = "4/AS/A"},
+           png, len, px, "more than 4 states");
+
+    /* ---- annotations drawn where the seal is (ISO 32000-2 12.5.1-12.5.3) */
+#define STAMP(num, rect, f)                                                                        \
+    { num, "<</Type/Annot/Subtype/Stamp/Rect[" rect "]/F " f "/P 3 0 R/AP<</N 13 0 R>>>>", NULL }
+    const xobj over = STAMP(14, "60 60 120 120", "4"), apart = STAMP(15, "200 200 260 260", "4"),
+               hidden = STAMP(14, "60 60 120 120", "6"), unseen = STAMP(14, "60 60 120 120", "32"),
+               printed = STAMP(14, "60 60 120 120", "36"), fog = STAMP(14, "50 50 169 169", "0");
+    const xobj red = {13, "/Type/XObject/Subtype/Form/BBox[0 0 10 10]", "1 0 0 rg 0 0 10 10 re f"};
+    expect("a stamp added later over the seal",
+           &(variant){.objs2 = (const xobj[]){blue, over, {0}}, .annots2 = "5 0 R 14 0 R"}, png,
+           len, px,
+           "an annotation added after signing (object 14, a /Stamp) is drawn over the seal's "
+           "picture");
+    expect("a stamp added later under the seal",
+           &(variant){.objs2 = (const xobj[]){blue, over, {0}}, .annots2 = "14 0 R 5 0 R"}, png,
+           len, px, "(object 14, a /Stamp) is drawn under the seal's picture");
+    expect("a stamp added later, printed only",
+           &(variant){.objs2 = (const xobj[]){blue, printed, {0}}, .annots2 = "5 0 R 14 0 R"}, png,
+           len, px, "added after signing (object 14");
+    expect("a stamp added later elsewhere",
+           &(variant){.objs2 = (const xobj[]){blue, apart, {0}}, .annots2 = "5 0 R 15 0 R"}, png,
+           len, px, NULL);
+    expect("a stamp added later, hidden",
+           &(variant){.objs2 = (const xobj[]){blue, hidden, {0}}, .annots2 = "5 0 R 14 0 R"}, png,
+           len, px, NULL);
+    expect("a stamp added later, neither displayed nor printed",
+           &(variant){.objs2 = (const xobj[]){blue, unseen, {0}}, .annots2 = "5 0 R 14 0 R"}, png,
+           len, px, NULL);
+    expect("the signer's fog over the seal (printed only), in the signed revision",
+           &(variant){.widget_extra = "36",
+                      .objs1 = (const xobj[]){blue, fog, {0}},
+                      .annots = "5 0 R 14 0 R"},
+           png, len, px, NULL);
+    expect("the signer's layer, kept by a later revision that adds one elsewhere",
+           &(variant){.objs1 = (const xobj[]){blue, over, {0}},
+                      .annots = "5 0 R 14 0 R",
+                      .objs2 = (const xobj[]){apart, {0}},
+                      .annots2 = "5 0 R 14 0 R 15 0 R"},
+           png, len, px, NULL);
+    expect("the signer's layer, its appearance changed later",
+           &(variant){.objs1 = (const xobj[]){blue, over, {0}},
+                      .annots = "5 0 R 14 0 R",
+                      .objs2 = (const xobj[]){red, {0}}},
+           png, len, px,
+           "an annotation changed after signing (object 14, a /Stamp) is drawn over the seal's "
+           "picture");
+    expect("the signer's layer, rewritten identically later",
+           &(variant){.objs1 = (const xobj[]){blue, over, {0}},
+                      .annots = "5 0 R 14 0 R",
+                      .objs2 = (const xobj[]){blue, over, {0}}},
+           png, len, px, NULL);
+    expect("the signer's layer, moved from under the seal to over it",
+           &(variant){.objs1 = (const xobj[]){blue, over, {0}},
+                      .annots = "14 0 R 5 0 R",
+                      .annots2 = "5 0 R 14 0 R"},
+           png, len, px,
+           "drawn under the seal's picture when it was signed (object 14, a /Stamp) is drawn "
+           "over it now");
+    expect("the seal moved later under the signer's layer",
+           &(variant){.objs1 = (const xobj[]){blue, STAMP(15, "150 150 210 210", "4"), {0}},
+                      .annots = "5 0 R 15 0 R",
+                      .objs2 = (const xobj[]){{5,
+                                               "<</FT/Sig/T(Sig1)/Type/Annot/Subtype/Widget"
+                                               "/Rect[100 100 219.055 219.055]/F 4/P 3 0 R"
+                                               "/V 6 0 R/AP<</N 7 0 R>>>>",
+                                               NULL},
+                                              {0}}},
+           png, len, px, "the signature's widget was moved after signing");
+    expect("a later signature's widget over the seal",
+           &(variant){.objs2 = (const xobj[]){blue,
+                                              {16,
+                                               "<</FT/Sig/T(Sig2)/Type/Annot/Subtype/Widget"
+                                               "/Rect[100 100 150 150]/F 4/P 3 0 R"
+                                               "/AP<</N 13 0 R>>>>",
+                                               NULL},
+                                              {0}},
+                      .annots2 = "5 0 R 16 0 R"},
+           png, len, px, "(object 16, a /Widget) is drawn over");
+    expect("a note added later elsewhere, its pop-up over the seal",
+           &(variant){.objs2 = (const xobj[]){{17,
+                                               "<</Type/Annot/Subtype/Text/Rect[250 250 270 270]"
+                                               "/Popup 18 0 R/Contents(x)>>",
+                                               NULL},
+                                              {18,
+                                               "<</Type/Annot/Subtype/Popup/Rect[60 60 160 160]"
+                                               "/Parent 17 0 R/Open true>>",
+                                               NULL},
+                                              {0}},
+                      .annots2 = "5 0 R 17 0 R"},
+           png, len, px, "(object 17, a /Text) is drawn over");
+    expect("an annotation added later whose /Rect no reader bounds",
+           &(variant){
+               .objs2 =
+                   (const xobj[]){{19,
+                                   "<</Type/Annot/Subtype/Square/Rect[0 0 99999999999 99999999999]"
+                                   "/F 4>>",
+                                   NULL},
+                                  {0}},
+               .annots2 = "5 0 R 19 0 R"},
+           png, len, px, "(object 19, a /Square) is drawn over");
     free(png);
     return check_report("test_seal_picture");
 }

@@ -141,10 +141,10 @@ typedef struct pic_ctx {
     size_t forms;   /* forms run so far */
     size_t streams; /* appearance streams checked */
     size_t images_all;
-    uint32_t page;  /* the page object whose /Annots holds the widget */
-    u64map same;    /* objects found as the signed revision has them (or being compared) */
-    uint32_t *todo; /* objects still to compare */
-    size_t n_todo, cap_todo;
+    uint32_t page;     /* the page object whose /Annots holds the widget */
+    u64map same;       /* objects found as the signed revision has them (or being compared) */
+    uint32_t *pending; /* objects still to compare (a work stack) */
+    size_t n_pending, cap_pending;
     char cause[512]; /* why the widget does not show the seal's picture */
     seal_err err;    /* out of memory */
 } pic_ctx;
@@ -690,17 +690,17 @@ static bool queue_refs(pic_ctx *c, const pdf_val *v, int depth) {
             c->err = SEAL_E_NOMEM;
         if (rc != BUF_OK)
             return false;
-        if (c->n_todo == c->cap_todo) {
-            size_t ncap = c->cap_todo ? 2 * c->cap_todo : 64;
-            uint32_t *nt = realloc(c->todo, ncap * sizeof *nt);
+        if (c->n_pending == c->cap_pending) {
+            size_t ncap = c->cap_pending ? 2 * c->cap_pending : 64;
+            uint32_t *nt = realloc(c->pending, ncap * sizeof *nt);
             if (!nt) {
                 c->err = SEAL_E_NOMEM;
                 return false;
             }
-            c->todo = nt;
-            c->cap_todo = ncap;
+            c->pending = nt;
+            c->cap_pending = ncap;
         }
-        c->todo[c->n_todo++] = num;
+        c->pending[c->n_pending++] = num;
     } else if (v->t == PV_ARRAY) {
         for (size_t i = 0; i < v->u.arr.n; i++)
             if (!queue_refs(c, v->u.arr.items[i], depth + 1))
@@ -744,13 +744,13 @@ static bool same_stream(pic_ctx *c, const pdf_robj *a, const pdf_robj *b) {
 static bool as_signed(pic_ctx *c, uint32_t num, bool *limit) {
     pdf_val ref = {.t = PV_REF, .u.ref.num = num};
     *limit = false;
-    c->n_todo = 0;
+    c->n_pending = 0;
     if (!queue_refs(c, &ref, 0)) {
         *limit = c->err == SEAL_OK;
         return false;
     }
-    while (c->n_todo && c->err == SEAL_OK) {
-        uint32_t o = c->todo[--c->n_todo];
+    while (c->n_pending && c->err == SEAL_OK) {
+        uint32_t o = c->pending[--c->n_pending];
         pdf_loc ls = pdf_rev_loc(c->signed_rev, o), lf = pdf_rev_loc(c->v, o);
         const pdf_robj *os, *of;
         if (pdf_rev_obj(&of, c->v, o) != PDF_OK)
@@ -1007,7 +1007,7 @@ seal_err verify_seal_picture(char **cause, uint32_t px[2], pdf_raw *raw, pdf_rev
 out:
     img_rgba_free(img);
     u64map_free(&c.same);
-    free(c.todo);
+    free(c.pending);
     if (c.err == SEAL_OK && c.cause[0] && !(*cause = strdup(c.cause)))
         c.err = SEAL_E_NOMEM;
     return c.err;
